@@ -1,0 +1,209 @@
+"""The content editors' admin: a whole condition on one page, preview, versions."""
+
+import difflib
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from . import content
+from .importer import items_to_outline, outline_to_items
+from .models import Condition, HistoryQuestion, OrderableTest, Section
+from .views import page_context
+
+
+class SectionForm(forms.ModelForm):
+    items_outline = forms.CharField(
+        label="List items",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 60}),
+        help_text="One item per line, starting with “- ”. Indent a line by two more spaces "
+        "to make it a sub-point of the item above.",
+    )
+
+    class Meta:
+        model = Section
+        fields = ["position", "kind", "heading", "body", "items_outline"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 3, "cols": 60})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["items_outline"] = items_to_outline(self.instance.item_tree())
+
+    def clean_items_outline(self):
+        return outline_to_items(self.cleaned_data["items_outline"])
+
+    def save(self, commit=True):
+        section = super().save(commit=commit)
+        if commit:
+            content.save_items(section, self.cleaned_data["items_outline"])
+        return section
+
+
+class SectionInline(admin.StackedInline):
+    model = Section
+    form = SectionForm
+    extra = 0
+    ordering = ["position", "id"]
+
+
+class HistoryQuestionInline(admin.StackedInline):
+    model = HistoryQuestion
+    extra = 0
+    ordering = ["position", "id"]
+    prepopulated_fields = {"key": ["wording"]}
+    fields = [
+        ("position", "key"),
+        "wording",
+        "help_text",
+        ("answer_type", "required"),
+        "choices",
+        ("applies_to", "min_age", "max_age"),
+    ]
+
+
+@admin.register(Condition)
+class ConditionAdmin(admin.ModelAdmin):
+    list_display = ["title", "slug", "status", "updated_at", "published_at"]
+    list_filter = ["status"]
+    search_fields = ["title", "alternative_names"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["status", "published_at", "updated_at"]
+    filter_horizontal = ["tests"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", ("status", "published_at", "updated_at")]}),
+        ("Page opening", {"fields": ["definition", "alternative_names"]}),
+        ("Codes", {"fields": [("icd10cm_code", "snomed_code")]}),
+        ("Orderable tests", {"fields": ["tests"]}),
+    ]
+    inlines = [SectionInline, HistoryQuestionInline]
+    actions = ["publish_selected", "unpublish_selected"]
+    change_form_template = "admin/conditions/condition/change_form.html"
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        content.record_version(
+            form.instance, by=request.user, note="Edited" if change else "Created"
+        )
+
+    @admin.action(description="Publish selected conditions", permissions=["change"])
+    def publish_selected(self, request, queryset):
+        for condition in queryset:
+            content.publish(condition, by=request.user)
+        self.message_user(request, f"Published {len(queryset)} condition(s).", messages.SUCCESS)
+
+    @admin.action(description="Return selected conditions to draft", permissions=["change"])
+    def unpublish_selected(self, request, queryset):
+        for condition in queryset:
+            content.unpublish(condition, by=request.user)
+        self.message_user(
+            request, f"{len(queryset)} condition(s) are drafts now.", messages.SUCCESS
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/preview/", view(self.preview_view), name="conditions_condition_preview"),
+            path("<int:pk>/publish/", view(self.publish_view), name="conditions_condition_publish"),
+            path(
+                "<int:pk>/versions/", view(self.versions_view), name="conditions_condition_versions"
+            ),
+            path(
+                "<int:pk>/versions/<int:number>/restore/",
+                view(self.restore_view),
+                name="conditions_condition_restore",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _condition_for(self, request, pk, *, change=False):
+        condition = get_object_or_404(Condition, pk=pk)
+        allowed = (
+            self.has_change_permission(request, condition)
+            if change
+            else (self.has_view_permission(request, condition))
+        )
+        if not allowed:
+            raise PermissionDenied
+        return condition
+
+    def preview_view(self, request, pk):
+        condition = self._condition_for(request, pk)
+        return TemplateResponse(
+            request, "conditions/condition_detail.html", page_context(condition, preview=True)
+        )
+
+    @staticmethod
+    def _change_url(condition):
+        return reverse("admin:conditions_condition_change", args=[condition.pk])
+
+    def publish_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        condition = self._condition_for(request, pk, change=True)
+        if condition.is_published:
+            content.unpublish(condition, by=request.user)
+            self.message_user(request, f"“{condition}” is a draft now.", messages.SUCCESS)
+        else:
+            content.publish(condition, by=request.user)
+            self.message_user(request, f"“{condition}” is published.", messages.SUCCESS)
+        return redirect(self._change_url(condition))
+
+    def versions_view(self, request, pk):
+        condition = self._condition_for(request, pk)
+        versions = condition.versions.select_related("created_by")
+        current = _as_lines(content.export_condition(condition))
+        rows = [
+            (
+                version,
+                list(difflib.unified_diff(_as_lines(version.content), current, lineterm="", n=1))[
+                    2:
+                ],
+            )
+            for version in versions
+        ]
+        return TemplateResponse(
+            request,
+            "admin/conditions/condition/versions.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "original": condition,
+                "title": f"Versions of “{condition}”",
+                "rows": rows,
+                "can_restore": self.has_change_permission(request, condition),
+            },
+        )
+
+    def restore_view(self, request, pk, number):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        condition = self._condition_for(request, pk, change=True)
+        version = get_object_or_404(condition.versions, number=number)
+        try:
+            content.restore_version(version, by=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(
+                request, f"Restored version {version.number} of “{condition}”.", messages.SUCCESS
+            )
+        return redirect(self._change_url(condition))
+
+
+def _as_lines(document):
+    return json.dumps(document, indent=1, ensure_ascii=False, sort_keys=True).splitlines()
+
+
+@admin.register(OrderableTest)
+class OrderableTestAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "body_site", "code_system", "code"]
+    list_filter = ["kind", "body_site", "code_system"]
+    search_fields = ["name", "code", "slug"]
+    prepopulated_fields = {"slug": ["name"]}

@@ -1,0 +1,215 @@
+"""Condition content as a plain document: export, save, versions and publishing.
+
+The document (a dict that serialises to JSON) is the one format content moves in:
+`export_condition` writes it, the importer produces it from encyclopedia pages, every
+save keeps it as a version, and restoring a version saves it again.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from .models import (
+    Condition,
+    ConditionVersion,
+    HistoryQuestion,
+    OrderableTest,
+    Section,
+    SectionItem,
+)
+
+FORMAT = "clinic-condition/1"
+
+CONDITION_FIELDS = ["title", "slug", "definition", "icd10cm_code", "snomed_code"]
+SECTION_FIELDS = ["kind", "heading", "body"]
+QUESTION_FIELDS = [
+    "key",
+    "wording",
+    "help_text",
+    "answer_type",
+    "required",
+    "applies_to",
+    "min_age",
+    "max_age",
+]
+TEST_FIELDS = ["slug", "name", "kind", "body_site", "code_system", "code", "description"]
+
+
+def export_condition(condition):
+    """The condition's whole content as a document."""
+    sections = condition.sections.prefetch_related("items")
+    return {
+        "format": FORMAT,
+        **{field: getattr(condition, field) for field in CONDITION_FIELDS},
+        "alternative_names": condition.alternative_name_list,
+        "sections": [
+            {
+                **{field: getattr(section, field) for field in SECTION_FIELDS},
+                "items": _export_items(section.item_tree()),
+            }
+            for section in sections
+        ],
+        "questions": [
+            {
+                **{field: getattr(question, field) for field in QUESTION_FIELDS},
+                "choices": [label for _, label in question.choice_list],
+            }
+            for question in condition.questions.all()
+        ],
+        "tests": [
+            {field: getattr(test, field) for field in TEST_FIELDS}
+            for test in condition.tests.order_by("kind", "name")
+        ],
+    }
+
+
+def _export_items(nodes):
+    return [{"text": node.item.text, "items": _export_items(node.children)} for node in nodes]
+
+
+def save_condition(document, *, condition=None, by=None, note="", publish=False):
+    """Create or update the condition a document describes, and keep it as a version.
+
+    The condition is `condition` if given, else the one with the document's slug; tests
+    match by slug and questions by key, so saving the same document twice changes
+    nothing and recorded answers keep pointing at their questions. Raises ValidationError,
+    and writes nothing, if any part of the document is invalid.
+    """
+    _check_shape(document)
+    with transaction.atomic():
+        if condition is None:
+            condition = Condition.objects.filter(slug=document["slug"]).first() or Condition()
+        for field in CONDITION_FIELDS:
+            setattr(condition, field, document.get(field) or "")
+        condition.alternative_names = "\n".join(document.get("alternative_names", []))
+        if publish:
+            _mark_published(condition)
+        _validated_save(condition, "condition")
+
+        condition.sections.all().delete()
+        for position, section_doc in enumerate(document.get("sections", []), start=1):
+            section = Section(condition=condition, position=position)
+            for field in SECTION_FIELDS:
+                setattr(section, field, section_doc.get(field) or "")
+            _validated_save(section, f"section {position}")
+            save_items(section, section_doc.get("items", []))
+
+        _save_questions(condition, document.get("questions", []))
+        condition.tests.set(_save_tests(document.get("tests", [])))
+        record_version(condition, by=by, note=note)
+    return condition
+
+
+def save_items(section, item_docs, parent=None):
+    """Replace a section's items (or a parent's sub-points) with the nested item docs."""
+    if parent is None:
+        section.items.all().delete()
+    for position, item_doc in enumerate(item_docs, start=1):
+        item = SectionItem(section=section, parent=parent, text=item_doc["text"], position=position)
+        _validated_save(item, f"item “{item_doc['text'][:40]}”")
+        save_items(section, item_doc.get("items", []), parent=item)
+
+
+def _save_questions(condition, question_docs):
+    existing = {question.key: question for question in condition.questions.all()}
+    keys = []
+    for position, question_doc in enumerate(question_docs, start=1):
+        question = existing.get(question_doc["key"]) or HistoryQuestion(condition=condition)
+        for field in QUESTION_FIELDS:
+            default = None if field in {"min_age", "max_age"} else ""
+            value = question_doc.get(field, default)
+            setattr(question, field, default if value is None else value)
+        question.required = bool(question_doc.get("required", True))
+        question.applies_to = question_doc.get("applies_to") or HistoryQuestion.AppliesTo.EVERYONE
+        question.choices = "\n".join(question_doc.get("choices", []))
+        question.position = position
+        _validated_save(question, f"question “{question_doc['key']}”")
+        keys.append(question.key)
+    condition.questions.exclude(key__in=keys).delete()
+
+
+def _save_tests(test_docs):
+    tests = []
+    for test_doc in test_docs:
+        test = OrderableTest.objects.filter(slug=test_doc["slug"]).first() or OrderableTest()
+        for field in TEST_FIELDS:
+            setattr(test, field, test_doc.get(field) or "")
+        _validated_save(test, f"test “{test_doc['slug']}”")
+        tests.append(test)
+    return tests
+
+
+def _validated_save(instance, label):
+    try:
+        instance.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        messages = "; ".join(
+            f"{field}: {' '.join(errors)}" for field, errors in error.message_dict.items()
+        )
+        raise ValidationError(f"Invalid {label}: {messages}") from error
+    instance.save()
+
+
+def _check_shape(document):
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValidationError(f"Not a condition document: expected format “{FORMAT}”.")
+    for key in ("title", "slug"):
+        if not isinstance(document.get(key), str) or not document[key].strip():
+            raise ValidationError(f"The condition document has no {key}.")
+    for key in ("sections", "questions", "tests", "alternative_names"):
+        if not isinstance(document.get(key, []), list):
+            raise ValidationError(f"“{key}” must be a list.")
+    for question in document.get("questions", []):
+        if not isinstance(question, dict) or not question.get("key"):
+            raise ValidationError("Every question needs a key.")
+    for test in document.get("tests", []):
+        if not isinstance(test, dict) or not test.get("slug"):
+            raise ValidationError("Every test needs a slug.")
+    _check_items([item for s in document.get("sections", []) for item in s.get("items", [])])
+
+
+def _check_items(items):
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise ValidationError("Every list item needs a text.")
+        _check_items(item.get("items", []))
+
+
+def record_version(condition, *, by=None, note=""):
+    """Keep the condition's current content as its next version."""
+    last = condition.versions.aggregate(last=Max("number"))["last"] or 0
+    return ConditionVersion.objects.create(
+        condition=condition,
+        number=last + 1,
+        content=export_condition(condition),
+        created_by=by,
+        note=note[:200],
+    )
+
+
+def restore_version(version, *, by):
+    """Bring a condition's content back to an earlier version, as a new version."""
+    return save_condition(
+        version.content,
+        condition=version.condition,
+        by=by,
+        note=f"Restored version {version.number}",
+    )
+
+
+def _mark_published(condition):
+    condition.status = Condition.Status.PUBLISHED
+    condition.published_at = condition.published_at or timezone.now()
+
+
+def publish(condition, *, by):
+    _mark_published(condition)
+    condition.save(update_fields=["status", "published_at", "updated_at"])
+    record_version(condition, by=by, note="Published")
+
+
+def unpublish(condition, *, by):
+    condition.status = Condition.Status.DRAFT
+    condition.save(update_fields=["status", "updated_at"])
+    record_version(condition, by=by, note="Unpublished")

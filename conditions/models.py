@@ -1,0 +1,295 @@
+"""Condition content: the structured patient-education page that drives intake.
+
+A condition's sections feed the public page; its history questions are the intake
+questionnaire; its red-flag section lists the symptoms that raise flags; its tests
+are the orderable catalog for visits of that condition.
+"""
+
+from collections import defaultdict
+from typing import NamedTuple
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils.text import slugify
+
+
+class ConditionQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Condition.Status.PUBLISHED)
+
+
+class Condition(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    definition = models.TextField(
+        blank=True, help_text="Opening paragraph. Simple formatting is allowed."
+    )
+    alternative_names = models.TextField(blank=True, help_text="One name per line.")
+    icd10cm_code = models.CharField("ICD-10-CM code", max_length=10, blank=True)
+    snomed_code = models.CharField("SNOMED CT code", max_length=20, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    tests = models.ManyToManyField(
+        "OrderableTest",
+        blank=True,
+        related_name="conditions",
+        help_text="Tests that may be ordered for visits of this condition.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ConditionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("conditions:detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_published(self):
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def alternative_name_list(self):
+        return [name.strip() for name in self.alternative_names.splitlines() if name.strip()]
+
+
+class Section(models.Model):
+    class Kind(models.TextChoices):
+        CONSIDERATIONS = "considerations", "Considerations"
+        CAUSES = "causes", "Causes"
+        NERVOUS_SYSTEM_CAUSES = "nervous_system_causes", "Nervous system conditions that cause it"
+        RED_FLAGS = "red_flags", "Red-flag symptoms"
+        HOME_CARE = "home_care", "Home care"
+        WHEN_TO_CALL = "when_to_call", "When to call the provider"
+        WHAT_TO_EXPECT = "what_to_expect", "What to expect at the visit"
+        OTHER = "other", "Other"
+
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="sections")
+    kind = models.CharField(max_length=30, choices=Kind, default=Kind.OTHER)
+    heading = models.CharField(max_length=200)
+    body = models.TextField(
+        blank=True,
+        help_text="Text before the list. Simple formatting (paragraphs, lists, links, bold) "
+        "is allowed.",
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.heading
+
+    def item_tree(self):
+        """The section's items as nested ItemNodes, built from one query (or a prefetch)."""
+        children = defaultdict(list)
+        for item in self.items.all():
+            children[item.parent_id].append(item)
+
+        def nodes(parent_id):
+            return [ItemNode(item, nodes(item.pk)) for item in children[parent_id]]
+
+        return nodes(None)
+
+
+class ItemNode(NamedTuple):
+    item: "SectionItem"
+    children: list
+
+
+class SectionItem(models.Model):
+    """One list item of a section; an item with a parent is a sub-point of it."""
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="items")
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        help_text="Leave empty for a top-level item.",
+    )
+    text = models.TextField(help_text="Simple formatting (links, bold) is allowed.")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.text[:80]
+
+    def clean(self):
+        if self.parent_id:
+            if self.parent_id == self.pk:
+                raise ValidationError({"parent": "An item cannot be its own sub-point."})
+            if self.parent.section_id != self.section_id:
+                raise ValidationError({"parent": "A sub-point must belong to the same section."})
+
+
+class HistoryQuestion(models.Model):
+    class AnswerType(models.TextChoices):
+        DATE = "date", "Date"
+        DURATION = "duration", "Duration"
+        FREQUENCY = "frequency", "Frequency"
+        YES_NO = "yes_no", "Yes or no"
+        SINGLE_CHOICE = "single_choice", "Single choice"
+        MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
+        BODY_SITES = "body_sites", "Body sites"
+        FREE_TEXT = "free_text", "Free text"
+
+    class AppliesTo(models.TextChoices):
+        EVERYONE = "everyone", "Everyone"
+        FEMALE = "female", "Patients whose sex at birth is female"
+        MALE = "male", "Patients whose sex at birth is male"
+
+    CHOICE_TYPES = {AnswerType.SINGLE_CHOICE, AnswerType.MULTIPLE_CHOICE}
+
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="questions")
+    key = models.SlugField(
+        max_length=60,
+        help_text="Stable identifier within the condition; recorded answers refer to it.",
+    )
+    wording = models.CharField(max_length=300)
+    help_text = models.CharField(max_length=300, blank=True)
+    answer_type = models.CharField(max_length=20, choices=AnswerType)
+    choices = models.TextField(
+        blank=True, help_text="For single and multiple choice: one choice per line."
+    )
+    required = models.BooleanField(default=True)
+    applies_to = models.CharField(
+        max_length=10,
+        choices=AppliesTo,
+        default=AppliesTo.EVERYONE,
+        help_text="Who is asked this question.",
+    )
+    min_age = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Ask only patients at least this old (years)."
+    )
+    max_age = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Ask only patients at most this old (years)."
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["condition", "key"], name="unique_question_key_per_condition"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_age__isnull=True)
+                | models.Q(max_age__isnull=True)
+                | models.Q(min_age__lte=models.F("max_age")),
+                name="question_min_age_not_above_max_age",
+            ),
+        ]
+
+    def __str__(self):
+        return self.wording
+
+    @property
+    def choice_list(self):
+        """The choices as (value, label) pairs; the value is a slug of the label."""
+        labels = [line.strip() for line in self.choices.splitlines() if line.strip()]
+        return [(slugify(label), label) for label in labels]
+
+    def clean(self):
+        if self.answer_type in self.CHOICE_TYPES and len(self.choice_list) < 2:
+            raise ValidationError({"choices": "A choice question needs at least two choices."})
+        if self.answer_type not in self.CHOICE_TYPES and self.choice_list:
+            raise ValidationError({"choices": "Only choice questions have choices."})
+        values = [value for value, _ in self.choice_list]
+        if len(values) != len(set(values)):
+            raise ValidationError({"choices": "Each choice must be different."})
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            raise ValidationError({"max_age": "The maximum age must not be below the minimum."})
+
+    def applies_to_patient(self, *, sex_at_birth, age):
+        """Whether this question is asked of a patient of this sex at birth and age."""
+        if self.applies_to != self.AppliesTo.EVERYONE and sex_at_birth != self.applies_to:
+            return False
+        if age is not None:
+            if self.min_age is not None and age < self.min_age:
+                return False
+            if self.max_age is not None and age > self.max_age:
+                return False
+        return True
+
+
+class OrderableTest(models.Model):
+    """A test in the catalog shared across conditions."""
+
+    class Kind(models.TextChoices):
+        BLOOD = "blood", "Blood test"
+        IMAGING = "imaging", "Imaging"
+        NEUROPHYSIOLOGY = "neurophysiology", "Neurophysiology"
+        OTHER = "other", "Other"
+
+    class BodySite(models.TextChoices):
+        BRAIN = "brain", "Brain"
+        SPINE = "spine", "Spine"
+
+    class CodeSystem(models.TextChoices):
+        LOINC = "http://loinc.org", "LOINC"
+        CPT = "http://www.ama-assn.org/go/cpt", "CPT"
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind)
+    body_site = models.CharField(max_length=10, choices=BodySite, blank=True)
+    code_system = models.CharField(max_length=40, choices=CodeSystem, blank=True)
+    code = models.CharField(max_length=20, blank=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(code="") | ~models.Q(code_system=""),
+                name="test_code_has_system",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.code and not self.code_system:
+            raise ValidationError({"code_system": "Say which code system the code is from."})
+
+
+class ConditionVersion(models.Model):
+    """A snapshot of a condition's whole content, kept on every save and import.
+
+    The snapshot is the export format, so restoring a version is importing it.
+    """
+
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    content = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["condition", "number"], name="unique_version_number_per_condition"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.condition} v{self.number}"

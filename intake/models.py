@@ -1,0 +1,1 @@
+"""Patients, visits and their intake records."""

@@ -1,0 +1,64 @@
+"""The clinic's roles as auth groups, kept in step with the permissions they need.
+
+`sync_roles` runs after every migrate, so a new model's permissions reach the right
+groups without a hand-written data migration.
+"""
+
+from django.contrib.auth.models import Group, Permission
+
+FRONT_DESK = "Front desk"
+PROVIDER = "Provider"
+CONTENT_EDITOR = "Content editor"
+
+# Per role: app label -> model -> actions. Nobody deletes clinical records.
+ROLE_PERMISSIONS = {
+    FRONT_DESK: {
+        "conditions": {"condition": ["view"], "orderabletest": ["view"]},
+        "intake": {
+            "patient": ["view", "add", "change"],
+            "visit": ["view", "add", "change"],
+            "answer": ["view", "add", "change"],
+            "previsitlink": ["view", "add", "change"],
+            "testorder": ["view"],
+        },
+    },
+    PROVIDER: {
+        "conditions": {"condition": ["view"], "orderabletest": ["view"]},
+        "intake": {
+            "patient": ["view", "add", "change"],
+            "visit": ["view", "add", "change"],
+            "answer": ["view", "add", "change"],
+            "previsitlink": ["view", "add", "change"],
+            "testorder": ["view", "add", "change"],
+        },
+    },
+    CONTENT_EDITOR: {
+        "conditions": {
+            "condition": ["view", "add", "change", "delete"],
+            "section": ["view", "add", "change", "delete"],
+            "sectionitem": ["view", "add", "change", "delete"],
+            "historyquestion": ["view", "add", "change", "delete"],
+            "orderabletest": ["view", "add", "change"],
+            "conditionversion": ["view"],
+        },
+    },
+}
+
+
+def sync_roles(**kwargs):
+    for name, apps in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        codenames = [
+            (app_label, f"{action}_{model}")
+            for app_label, models in apps.items()
+            for model, actions in models.items()
+            for action in actions
+        ]
+        permissions = [
+            permission
+            for permission in Permission.objects.filter(
+                content_type__app_label__in=apps.keys()
+            ).select_related("content_type")
+            if (permission.content_type.app_label, permission.codename) in codenames
+        ]
+        group.permissions.set(permissions)
