@@ -1,0 +1,84 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the live test server.
+
+Where Chromium is missing they are skipped with a message, except in CI, where a
+missing browser fails the run.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+# Playwright runs an event loop in the test thread; the ORM calls beside it are fine here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in str(item.path):
+            item.add_marker(pytest.mark.browser)
+    if Path(CHROMIUM).exists() or not any("tests/browser/" in str(i.path) for i in items):
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"CI needs Chromium at {CHROMIUM}: apt-get install chromium")
+    skip = pytest.mark.skip(
+        reason=f"no Chromium at {CHROMIUM}; run `apt-get install chromium` to enable browser tests"
+    )
+    for item in items:
+        if "tests/browser/" in str(item.path):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    return {
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def screenshot(page):
+    """Save a full-page screenshot under tests/browser/screenshots/ (ignored by git)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    def take(name):
+        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+    return take
+
+
+@pytest.fixture
+def axe_violations(page):
+    """Run axe-core on the current page; return its serious and critical violations.
+
+    The script is evaluated through the DevTools protocol, which our CSP does not govern,
+    so the page is checked with its real policy in force.
+    """
+    if not AXE.exists():
+        pytest.fail(f"axe-core is missing at {AXE}: run `npm install`")
+
+    def check():
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+        results = page.evaluate("async () => await axe.run()")
+        return [
+            (violation["id"], violation["impact"], [node["target"] for node in violation["nodes"]])
+            for violation in results["violations"]
+            if violation["impact"] in ("serious", "critical")
+        ]
+
+    return check
