@@ -13,7 +13,7 @@ from django.urls import path, reverse
 
 from . import content
 from .importer import items_to_outline, outline_to_items
-from .models import Condition, HistoryQuestion, OrderableTest, Section
+from .models import Condition, HistoryQuestion, OrderableTest, RedFlagRule, Section
 from .views import page_context
 
 
@@ -68,6 +68,19 @@ class HistoryQuestionInline(admin.StackedInline):
     ]
 
 
+class RedFlagRuleInline(admin.TabularInline):
+    model = RedFlagRule
+    extra = 0
+    ordering = ["position", "id"]
+    fields = ["position", "question", "kind", "choice", "days", "message"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "question":
+            condition_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = HistoryQuestion.objects.filter(condition_id=condition_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(Condition)
 class ConditionAdmin(admin.ModelAdmin):
     list_display = ["title", "slug", "status", "updated_at", "published_at"]
@@ -82,7 +95,7 @@ class ConditionAdmin(admin.ModelAdmin):
         ("Codes", {"fields": [("icd10cm_code", "snomed_code")]}),
         ("Orderable tests", {"fields": ["tests"]}),
     ]
-    inlines = [SectionInline, HistoryQuestionInline]
+    inlines = [SectionInline, HistoryQuestionInline, RedFlagRuleInline]
     actions = ["publish_selected", "unpublish_selected"]
     change_form_template = "admin/conditions/condition/change_form.html"
 

@@ -15,6 +15,7 @@ from .models import (
     ConditionVersion,
     HistoryQuestion,
     OrderableTest,
+    RedFlagRule,
     Section,
     SectionItem,
 )
@@ -33,6 +34,7 @@ QUESTION_FIELDS = [
     "min_age",
     "max_age",
 ]
+RED_FLAG_FIELDS = ["kind", "choice", "days", "message"]
 TEST_FIELDS = ["slug", "name", "kind", "body_site", "code_system", "code", "description"]
 
 
@@ -56,6 +58,13 @@ def export_condition(condition):
                 "choices": [label for _, label in question.choice_list],
             }
             for question in condition.questions.all()
+        ],
+        "red_flags": [
+            {
+                "question": rule.question.key,
+                **{field: getattr(rule, field) for field in RED_FLAG_FIELDS},
+            }
+            for rule in condition.red_flag_rules.select_related("question")
         ],
         "tests": [
             {field: getattr(test, field) for field in TEST_FIELDS}
@@ -96,6 +105,7 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
             save_items(section, section_doc.get("items", []))
 
         _save_questions(condition, document.get("questions", []))
+        _save_red_flags(condition, document.get("red_flags", []))
         condition.tests.set(_save_tests(document.get("tests", [])))
         record_version(condition, by=by, note=note)
     return condition
@@ -129,6 +139,23 @@ def _save_questions(condition, question_docs):
     condition.questions.exclude(key__in=keys).delete()
 
 
+def _save_red_flags(condition, rule_docs):
+    condition.red_flag_rules.all().delete()
+    questions = {question.key: question for question in condition.questions.all()}
+    for position, rule_doc in enumerate(rule_docs, start=1):
+        question = questions.get(rule_doc.get("question"))
+        if question is None:
+            raise ValidationError(
+                f"Red flag “{rule_doc.get('message', '')}” refers to no question of the condition."
+            )
+        rule = RedFlagRule(condition=condition, question=question, position=position)
+        for field in RED_FLAG_FIELDS:
+            default = None if field == "days" else ""
+            value = rule_doc.get(field, default)
+            setattr(rule, field, default if value is None else value)
+        _validated_save(rule, f"red flag “{rule.message}”")
+
+
 def _save_tests(test_docs):
     tests = []
     for test_doc in test_docs:
@@ -157,12 +184,15 @@ def _check_shape(document):
     for key in ("title", "slug"):
         if not isinstance(document.get(key), str) or not document[key].strip():
             raise ValidationError(f"The condition document has no {key}.")
-    for key in ("sections", "questions", "tests", "alternative_names"):
+    for key in ("sections", "questions", "red_flags", "tests", "alternative_names"):
         if not isinstance(document.get(key, []), list):
             raise ValidationError(f"“{key}” must be a list.")
     for question in document.get("questions", []):
         if not isinstance(question, dict) or not question.get("key"):
             raise ValidationError("Every question needs a key.")
+    for rule in document.get("red_flags", []):
+        if not isinstance(rule, dict):
+            raise ValidationError("Every red flag must be an object.")
     for test in document.get("tests", []):
         if not isinstance(test, dict) or not test.get("slug"):
             raise ValidationError("Every test needs a slug.")

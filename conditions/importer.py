@@ -16,6 +16,18 @@ from django.utils.text import slugify
 from .catalog import catalog_entry_for, split_test_phrase
 from .content import FORMAT
 
+# A frequency question's default scale, from most to least often.
+FREQUENCY_SCALE = [
+    "All the time",
+    "Several times an hour",
+    "Several times a day",
+    "About once a day",
+    "A few times a week",
+    "Less than once a week",
+]
+# "Twitches that do not last more than a few days" are benign; longer is long-term.
+LONG_TERM_DAYS = 3
+
 
 class NotAConditionPage(ValueError):
     """The text is not an encyclopedia-style condition page."""
@@ -102,9 +114,11 @@ def parse_page(text, *, title):
         "alternative_names": [],
         "sections": [],
         "questions": [],
+        "red_flags": [],
         "tests": [],
     }
     _Reader(document).read(blocks[start:])
+    document["red_flags"] = _red_flag_rules(document)
     if not document["sections"] and not document["definition"]:
         raise NotAConditionPage("The page has headings but no content under them.")
     return document
@@ -254,6 +268,56 @@ def _lead_in_role(text):
     return None
 
 
+def _red_flag_rules(document):
+    """Rules that turn answers into flags: a red-flag symptom reported, and, where the page
+    says to call about long-term or persistent symptoms, onset long ago or constant."""
+    rules = []
+    red_flags = {
+        item["text"]
+        for section in document["sections"]
+        if section["kind"] == "red_flags"
+        for item in section["items"]
+    }
+    for question in document["questions"]:
+        for choice in question["choices"]:
+            if choice in red_flags:
+                rules.append(
+                    {
+                        "question": question["key"],
+                        "kind": "answer_includes",
+                        "choice": choice,
+                        "days": None,
+                        "message": f"Reports {choice[:1].lower()}{choice[1:]}",
+                    }
+                )
+    call_text = " ".join(
+        section["body"] for section in document["sections"] if section["kind"] == "when_to_call"
+    ).lower()
+    if re.search(r"long-term|long term|persistent|does not go away|keeps", call_text):
+        for question in document["questions"]:
+            if question["answer_type"] == "date":
+                rules.append(
+                    {
+                        "question": question["key"],
+                        "kind": "longer_than",
+                        "choice": "",
+                        "days": LONG_TERM_DAYS,
+                        "message": f"Going on for more than {LONG_TERM_DAYS} days (long-term)",
+                    }
+                )
+            elif question["answer_type"] == "frequency":
+                rules.append(
+                    {
+                        "question": question["key"],
+                        "kind": "answer_includes",
+                        "choice": question["choices"][0],
+                        "days": None,
+                        "message": "Constant (persistent)",
+                    }
+                )
+    return rules
+
+
 def _heading_from_lead_in(text):
     text = text.rstrip(":").strip()
     return re.sub(r"\s+(?:may |can |often )?(?:include|are|is)$", "", text)
@@ -344,6 +408,7 @@ class _Reader:
             question["answer_type"] = "duration"
         elif re.search(r"\bhow often\b|\bhow many times\b|\bhow frequent", text):
             question["answer_type"] = "frequency"
+            question["choices"] = list(FREQUENCY_SCALE)
         elif re.search(
             r"\b(which|what) (muscles?|parts? of (?:the|your) body|body parts?)\b|\bwhere\b", text
         ):

@@ -152,7 +152,7 @@ class HistoryQuestion(models.Model):
         FEMALE = "female", "Patients whose sex at birth is female"
         MALE = "male", "Patients whose sex at birth is male"
 
-    CHOICE_TYPES = {AnswerType.SINGLE_CHOICE, AnswerType.MULTIPLE_CHOICE}
+    CHOICE_TYPES = {AnswerType.SINGLE_CHOICE, AnswerType.MULTIPLE_CHOICE, AnswerType.FREQUENCY}
 
     condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="questions")
     key = models.SlugField(
@@ -224,6 +224,78 @@ class HistoryQuestion(models.Model):
             if self.max_age is not None and age > self.max_age:
                 return False
         return True
+
+
+class RedFlagRule(models.Model):
+    """When an answer to one of the condition's questions should raise a red flag."""
+
+    class Kind(models.TextChoices):
+        ANSWER_INCLUDES = "answer_includes", "The answer is or includes a choice"
+        LONGER_THAN = "longer_than", "The date answered is more than a number of days ago"
+
+    condition = models.ForeignKey(
+        Condition, on_delete=models.CASCADE, related_name="red_flag_rules"
+    )
+    question = models.ForeignKey(
+        HistoryQuestion, on_delete=models.CASCADE, related_name="red_flag_rules"
+    )
+    kind = models.CharField(max_length=20, choices=Kind)
+    choice = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="For “includes a choice”: the choice as written in the question "
+        "(for yes/no questions: Yes or No).",
+    )
+    days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="For “more than a number of days ago”."
+    )
+    message = models.CharField(
+        max_length=200, help_text="What clinicians see, e.g. “Reports weakness”."
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="answer_includes", days__isnull=True) & ~models.Q(choice="")
+                | models.Q(kind="longer_than", days__isnull=False, choice=""),
+                name="red_flag_rule_fields_match_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return self.message
+
+    @property
+    def choice_value(self):
+        return slugify(self.choice)
+
+    def clean(self):
+        if self.question_id is None:
+            return
+        question = self.question
+        if self.condition_id and question.condition_id != self.condition_id:
+            raise ValidationError({"question": "Choose a question of this condition."})
+        if self.kind == self.Kind.LONGER_THAN:
+            if question.answer_type != HistoryQuestion.AnswerType.DATE:
+                raise ValidationError({"question": "“More than … days ago” needs a date question."})
+            if self.days is None:
+                raise ValidationError({"days": "Give the number of days."})
+            if self.choice:
+                raise ValidationError({"choice": "Leave the choice empty for a days rule."})
+        elif self.kind == self.Kind.ANSWER_INCLUDES:
+            if self.days is not None:
+                raise ValidationError({"days": "Leave the days empty for a choice rule."})
+            allowed = (
+                {"yes", "no"}
+                if question.answer_type == HistoryQuestion.AnswerType.YES_NO
+                else {value for value, _ in question.choice_list}
+            )
+            if self.choice_value not in allowed:
+                raise ValidationError(
+                    {"choice": "Write one of the question’s choices exactly as it is written."}
+                )
 
 
 class OrderableTest(models.Model):
