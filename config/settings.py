@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "bootstrap",
     "crispy_forms",
     "crispy_bootstrap5",
+    "audit",
     "conditions",
     "intake",
 ]

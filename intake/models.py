@@ -1,1 +1,337 @@
-"""Patients, visits and their intake records."""
+"""Patients, visits, and the answers to a condition's history questions."""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from conditions.models import Condition, HistoryQuestion
+
+from . import body_sites
+
+
+class RecordNumberCounter(models.Model):
+    """The last medical record number handed out; numbers are never reused."""
+
+    last = models.PositiveBigIntegerField(default=0)
+
+    @classmethod
+    def next_number(cls):
+        with transaction.atomic():
+            counter, _ = cls.objects.select_for_update().get_or_create(pk=1)
+            counter.last = F("last") + 1
+            counter.save(update_fields=["last"])
+            counter.refresh_from_db(fields=["last"])
+        return _with_check_digit(counter.last)
+
+
+def _with_check_digit(number):
+    """Seven digits and a Luhn check digit, so a mistyped record number is caught."""
+    digits = f"{number:07d}"
+    total = 0
+    for i, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if i % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return f"{digits}{(10 - total % 10) % 10}"
+
+
+def is_valid_record_number(value):
+    return value.isdigit() and len(value) == 8 and _with_check_digit(int(value[:7])) == value
+
+
+class PatientQuerySet(models.QuerySet):
+    def matching(self, query):
+        """Patients whose record number, date of birth or names match a search."""
+        query = " ".join(query.split())
+        if not query:
+            return self.none()
+        if query.isdigit():
+            return self.filter(mrn__startswith=query)
+        date_of_birth = parse_search_date(query)
+        if date_of_birth:
+            return self.filter(date_of_birth=date_of_birth)
+        matches = self
+        for term in query.replace(",", " ").split():
+            matches = matches.filter(Q(given_name__icontains=term) | Q(family_name__icontains=term))
+        return matches
+
+    def possible_duplicates(self, *, given_name, family_name, date_of_birth):
+        return self.filter(
+            given_name__iexact=given_name.strip(),
+            family_name__iexact=family_name.strip(),
+            date_of_birth=date_of_birth,
+        )
+
+
+def parse_search_date(text):
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y"):
+        try:
+            return datetime.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+class Patient(models.Model):
+    class SexAtBirth(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        INTERSEX = "intersex", "Intersex"
+        UNKNOWN = "unknown", "Not known"
+
+    mrn = models.CharField("medical record number", max_length=8, unique=True, editable=False)
+    given_name = models.CharField("first name", max_length=100)
+    family_name = models.CharField("last name", max_length=100)
+    date_of_birth = models.DateField()
+    sex_at_birth = models.CharField(max_length=10, choices=SexAtBirth)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["family_name", "given_name", "date_of_birth"]
+        indexes = [models.Index(fields=["family_name", "given_name"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(mrn=""), name="patient_has_record_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.mrn})"
+
+    def get_absolute_url(self):
+        return reverse("intake:patient-detail", kwargs={"pk": self.pk})
+
+    @property
+    def full_name(self):
+        return f"{self.given_name} {self.family_name}"
+
+    def age_on(self, day):
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    def clean(self):
+        if self.date_of_birth and self.date_of_birth > timezone.localdate():
+            raise ValidationError({"date_of_birth": "The date of birth cannot be in the future."})
+        if self.date_of_birth and self.date_of_birth.year < 1900:
+            raise ValidationError({"date_of_birth": "Check the year of birth."})
+
+    def save(self, *args, **kwargs):
+        if not self.mrn:
+            self.mrn = RecordNumberCounter.next_number()
+        super().save(*args, **kwargs)
+
+
+class VisitQuerySet(models.QuerySet):
+    def on_day(self, day):
+        start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+        return self.filter(scheduled_at__gte=start, scheduled_at__lt=start + datetime.timedelta(1))
+
+    def with_red_flags(self):
+        return self.exclude(red_flags=[])
+
+    def for_lists(self):
+        return self.select_related("patient", "condition", "provider")
+
+
+class Visit(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        INTAKE_IN_PROGRESS = "intake_in_progress", "Intake in progress"
+        INTAKE_COMPLETE = "intake_complete", "Intake complete"
+        SEEN = "seen", "Seen"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # Which status may follow which; every change of status goes through Visit.move_to.
+    TRANSITIONS = {
+        Status.SCHEDULED: {
+            Status.INTAKE_IN_PROGRESS,
+            Status.INTAKE_COMPLETE,
+            Status.SEEN,
+            Status.CANCELLED,
+        },
+        Status.INTAKE_IN_PROGRESS: {Status.INTAKE_COMPLETE, Status.SEEN, Status.CANCELLED},
+        Status.INTAKE_COMPLETE: {Status.INTAKE_IN_PROGRESS, Status.SEEN, Status.CANCELLED},
+        Status.SEEN: {Status.CLOSED},
+        Status.CLOSED: set(),
+        Status.CANCELLED: set(),
+    }
+    INTAKE_OPEN = {Status.SCHEDULED, Status.INTAKE_IN_PROGRESS, Status.INTAKE_COMPLETE}
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits")
+    condition = models.ForeignKey(Condition, on_delete=models.PROTECT, related_name="visits")
+    scheduled_at = models.DateTimeField(db_index=True)
+    provider = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="visits_as_provider",
+    )
+    status = models.CharField(max_length=20, choices=Status, default=Status.SCHEDULED)
+    cancel_reason = models.CharField(max_length=300, blank=True)
+    red_flags = models.JSONField(
+        default=list, blank=True, help_text="Flags raised by the answers, with their reasons."
+    )
+    intake_version = models.PositiveIntegerField(
+        default=0, help_text="Goes up with every intake save, so concurrent saves conflict."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VisitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["scheduled_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | ~Q(cancel_reason=""),
+                name="cancelled_visit_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.condition} visit on {timezone.localtime(self.scheduled_at):%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self):
+        return reverse("intake:visit-detail", kwargs={"pk": self.pk})
+
+    @property
+    def intake_is_open(self):
+        return self.status in self.INTAKE_OPEN
+
+    def can_move_to(self, status):
+        return status in self.TRANSITIONS[self.status]
+
+    def move_to(self, status):
+        """Change the status, refusing any change the visit's workflow does not allow."""
+        if status == self.status:
+            return
+        if not self.can_move_to(status):
+            raise ValidationError(
+                f"A visit that is {self.get_status_display().lower()} cannot become "
+                f"{self.Status(status).label.lower()}."
+            )
+        self.status = status
+
+    def questions(self):
+        """The condition's questions that apply to this visit's patient."""
+        age = self.patient.age_on(timezone.localtime(self.scheduled_at).date())
+        return [
+            question
+            for question in self.condition.questions.all()
+            if question.applies_to_patient(sex_at_birth=self.patient.sex_at_birth, age=age)
+        ]
+
+
+class Answer(models.Model):
+    """One answer to one history question for one visit, typed by the question's answer type.
+
+    The wording, type and choices are kept as they were when the question was asked.
+    """
+
+    class Source(models.TextChoices):
+        STAFF = "staff", "Staff"
+        PATIENT = "patient", "Patient"
+
+    class DurationUnit(models.TextChoices):
+        SECONDS = "seconds", "seconds"
+        MINUTES = "minutes", "minutes"
+        HOURS = "hours", "hours"
+        DAYS = "days", "days"
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="answers")
+    question = models.ForeignKey(
+        HistoryQuestion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    question_key = models.SlugField(max_length=60)
+    wording = models.CharField("question as asked", max_length=300)
+    answer_type = models.CharField(max_length=20, choices=HistoryQuestion.AnswerType)
+    position = models.PositiveIntegerField(default=0)
+
+    value_date = models.DateField(null=True, blank=True)
+    value_number = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    value_unit = models.CharField(max_length=10, choices=DurationUnit, blank=True)
+    value_bool = models.BooleanField(null=True, blank=True)
+    value_text = models.TextField(blank=True)
+    value_choices = models.JSONField(
+        default=list, blank=True, help_text="Chosen values and their labels as shown."
+    )
+
+    source = models.CharField(max_length=10, choices=Source)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit", "question_key"], name="one_answer_per_question_per_visit"
+            ),
+            models.CheckConstraint(
+                condition=Q(value_number__isnull=True) | ~Q(value_unit=""),
+                name="answer_number_has_unit",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.wording}: {self.display}"
+
+    @property
+    def value(self):
+        """The answer as a Python value of its type (a date, (amount, unit), bool, set...)."""
+        types = HistoryQuestion.AnswerType
+        match self.answer_type:
+            case types.DATE:
+                return self.value_date
+            case types.DURATION:
+                return (
+                    (self.value_number, self.value_unit) if self.value_number is not None else None
+                )
+            case types.YES_NO:
+                return self.value_bool
+            case types.FREE_TEXT:
+                return self.value_text
+            case types.SINGLE_CHOICE | types.FREQUENCY:
+                return self.value_choices[0]["value"] if self.value_choices else None
+            case _:
+                return {choice["value"] for choice in self.value_choices}
+
+    @property
+    def display(self):
+        types = HistoryQuestion.AnswerType
+        match self.answer_type:
+            case types.DATE:
+                return self.value_date.strftime("%-d %B %Y") if self.value_date else ""
+            case types.DURATION:
+                if self.value_number is None:
+                    return ""
+                return f"{self.value_number.normalize():f} {self.get_value_unit_display()}"
+            case types.YES_NO:
+                return {True: "Yes", False: "No"}.get(self.value_bool, "")
+            case types.FREE_TEXT:
+                return self.value_text
+            case _:
+                return ", ".join(choice["label"] for choice in self.value_choices)
+
+    @property
+    def is_blank(self):
+        return self.value in (None, "", set())
+
+    @staticmethod
+    def body_site_choices(values):
+        return [{"value": value, "label": body_sites.LABELS[value]} for value in values]

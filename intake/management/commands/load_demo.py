@@ -1,5 +1,6 @@
 """Load the demo content and the demo accounts, for development machines only."""
 
+import datetime
 import json
 from pathlib import Path
 
@@ -7,10 +8,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from conditions.content import save_condition
 from conditions.models import Condition
+from intake.models import Patient
+from intake.patients import register_patient
 from intake.roles import CONTENT_EDITOR, FRONT_DESK, PROVIDER
+from intake.visits import open_visit
 
 DEMO_CONTENT = Path(settings.BASE_DIR) / "conditions" / "demo"
 DEMO_PASSWORD = "demo-clinic-2026"  # noqa: S105 - published on purpose, DEBUG only
@@ -20,6 +25,13 @@ DEMO_ACCOUNTS = [
     ("provider", "Pat", "Provider", PROVIDER, False),
     ("editor", "Eddie", "Editor", CONTENT_EDITOR, False),
     ("admin", "Ada", "Admin", None, True),
+]
+# Synthetic patients: invented names, example.org addresses, fictional phone numbers.
+DEMO_PATIENTS = [
+    # given, family, born, sex at birth, visit today at (hour, minute)
+    ("Mara", "Lindqvist", datetime.date(1988, 4, 12), "female", (9, 0)),
+    ("Tobias", "Okafor", datetime.date(1975, 11, 3), "male", (9, 30)),
+    ("Ines", "Vargas", datetime.date(2001, 6, 21), "female", (10, 15)),
 ]
 
 
@@ -53,3 +65,32 @@ class Command(BaseCommand):
             if role:
                 user.groups.add(Group.objects.get(name=role))
             self.stdout.write(f"Created demo account “{username}”.")
+
+        self._load_patients(User.objects.get(username="frontdesk"))
+
+    def _load_patients(self, clerk):
+        condition = Condition.objects.get(slug="muscle-twitches")
+        provider = get_user_model().objects.get(username="provider")
+        today = timezone.localdate()
+        for given, family, born, sex, (hour, minute) in DEMO_PATIENTS:
+            if Patient.objects.filter(given_name=given, family_name=family).exists():
+                continue
+            patient = register_patient(
+                by=clerk,
+                given_name=given,
+                family_name=family,
+                date_of_birth=born,
+                sex_at_birth=sex,
+                email=f"{given.lower()}@example.org",
+                phone="+1 555 0100",
+            )
+            open_visit(
+                patient=patient,
+                condition=condition,
+                scheduled_at=timezone.make_aware(
+                    datetime.datetime.combine(today, datetime.time(hour, minute))
+                ),
+                provider=provider,
+                by=clerk,
+            )
+            self.stdout.write(f"Created demo patient {patient} with a visit today.")

@@ -1,0 +1,162 @@
+"""Saving a visit's intake answers, by staff or by the patient, and re-working its flags."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit import trail
+from conditions.models import HistoryQuestion
+
+from . import triage
+from .models import Answer, Visit
+
+Types = HistoryQuestion.AnswerType
+
+
+VALUE_FIELDS = [
+    "value_date",
+    "value_number",
+    "value_unit",
+    "value_bool",
+    "value_text",
+    "value_choices",
+]
+
+
+class IntakeConflict(ValidationError):
+    """Someone else saved the intake after the form was loaded."""
+
+
+def save_answers(
+    *,
+    visit,
+    values,
+    expected_version,
+    complete=False,
+    by=None,
+    source=Answer.Source.STAFF,
+    request=None,
+    actor_label="",
+):
+    """Save typed answers (question key -> value) for a visit's questions.
+
+    `expected_version` is the intake version the form was loaded with: when another save
+    came in between, nothing is written and IntakeConflict is raised, so two people
+    never silently overwrite each other. With `complete`, every required question
+    must be answered and the intake is marked complete.
+    """
+    with transaction.atomic():
+        # Two staff members (or staff and the patient) saving the same intake race here;
+        # the row lock makes the second wait, then see the new version and conflict.
+        visit = (
+            Visit.objects.select_for_update()
+            .select_related("patient", "condition")
+            .get(pk=visit.pk)
+        )
+        if visit.intake_version != expected_version:
+            raise IntakeConflict(
+                "Someone else saved this intake while you were working on it. "
+                "Your answers have not been saved yet."
+            )
+        if not visit.intake_is_open:
+            raise ValidationError(
+                f"This visit is {visit.get_status_display().lower()}: its intake cannot change."
+            )
+        questions = visit.questions()
+        existing = {answer.question_key: answer for answer in visit.answers.all()}
+        changed = []
+        for position, question in enumerate(questions, start=1):
+            if question.key not in values:
+                continue
+            value = values[question.key]
+            answer = existing.get(question.key)
+            if answer is None:
+                if _is_empty(value):
+                    continue
+                answer = Answer(visit=visit, question_key=question.key)
+            elif _typed_fields(question, value) == _current_fields(answer):
+                continue
+            _fill(answer, question, value, position=position, source=source, by=by)
+            answer.save()
+            existing[question.key] = answer
+            changed.append(question.key)
+
+        if complete:
+            missing = [
+                question.wording
+                for question in questions
+                if question.required
+                and (question.key not in existing or existing[question.key].is_blank)
+            ]
+            if missing:
+                raise ValidationError(
+                    "Answer every required question before marking the intake complete: "
+                    + "; ".join(missing)
+                )
+        visit.move_to(Visit.Status.INTAKE_COMPLETE if complete else Visit.Status.INTAKE_IN_PROGRESS)
+        visit.red_flags = triage.red_flags(
+            rules=visit.condition.red_flag_rules.select_related("question"),
+            answers=existing.values(),
+            visit_date=timezone.localtime(visit.scheduled_at).date(),
+        )
+        visit.intake_version += 1
+        visit.save(update_fields=["status", "red_flags", "intake_version", "updated_at"])
+        trail.record(
+            action="submit" if complete else "update",
+            record=visit,
+            patient_id=visit.patient_id,
+            request=request,
+            actor=by,
+            actor_label=actor_label,
+            answers_changed=changed,
+        )
+    return visit
+
+
+def _is_empty(value):
+    return value is None or value == "" or value == set() or value == ()
+
+
+def _typed_fields(question, value):
+    """The Answer columns that hold `value` for this question's answer type."""
+    fields = {field: Answer._meta.get_field(field).get_default() for field in VALUE_FIELDS}
+    if _is_empty(value):
+        return fields
+    match question.answer_type:
+        case Types.DATE:
+            fields["value_date"] = value
+        case Types.DURATION:
+            fields["value_number"], fields["value_unit"] = value
+        case Types.YES_NO:
+            fields["value_bool"] = bool(value)
+        case Types.FREE_TEXT:
+            fields["value_text"] = value
+        case Types.BODY_SITES:
+            fields["value_choices"] = Answer.body_site_choices(sorted(value))
+        case _:
+            labels = dict(question.choice_list)
+            chosen = [value] if isinstance(value, str) else value
+            unknown = set(chosen) - labels.keys()
+            if unknown:
+                raise ValidationError(f"“{question.wording}”: not one of the choices.")
+            # Keep the question's order, and the labels as the patient saw them.
+            fields["value_choices"] = [
+                {"value": key, "label": label} for key, label in labels.items() if key in chosen
+            ]
+    return fields
+
+
+def _current_fields(answer):
+    return {field: getattr(answer, field) for field in VALUE_FIELDS}
+
+
+def _fill(answer, question, value, *, position, source, by):
+    for field, field_value in _typed_fields(question, value).items():
+        setattr(answer, field, field_value)
+    answer.question = question
+    answer.wording = question.wording
+    answer.answer_type = question.answer_type
+    answer.position = position
+    answer.source = source
+    answer.answered_by = by
+    answer.answered_at = timezone.now()

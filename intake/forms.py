@@ -1,0 +1,274 @@
+"""Forms for the staff pages, and the intake questionnaire built from a condition."""
+
+import datetime
+from decimal import Decimal
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Field, Fieldset, Layout, Row
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from conditions.models import Condition, HistoryQuestion
+
+from . import body_sites
+from .models import Answer, Patient
+from .roles import PROVIDER
+
+Types = HistoryQuestion.AnswerType
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class PatientForm(forms.ModelForm):
+    confirm_new_record = forms.BooleanField(
+        required=False,
+        label="This is a different person: register a new record",
+        help_text="Tick only after checking the matching records listed above.",
+    )
+
+    class Meta:
+        model = Patient
+        fields = ["given_name", "family_name", "date_of_birth", "sex_at_birth", "email", "phone"]
+        widgets = {"date_of_birth": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.duplicates = []
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        if not self.data.get("confirm_new_record") and not self.is_bound:
+            self.fields["confirm_new_record"].widget = forms.HiddenInput()
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].strip()
+        if phone and not all(char.isdigit() or char in " +-()" for char in phone):
+            raise forms.ValidationError("Use only digits, spaces and + - ( ) in a phone number.")
+        return phone
+
+    def clean(self):
+        cleaned = super().clean()
+        names = [cleaned.get(field) for field in ("given_name", "family_name", "date_of_birth")]
+        if all(names) and not cleaned.get("confirm_new_record"):
+            self.duplicates = list(
+                Patient.objects.possible_duplicates(
+                    given_name=names[0], family_name=names[1], date_of_birth=names[2]
+                )
+            )
+            if self.duplicates:
+                self.fields["confirm_new_record"].widget = forms.CheckboxInput()
+                raise forms.ValidationError(
+                    "A patient with the same name and date of birth is already registered. "
+                    "Open their record instead, or confirm that this is a different person."
+                )
+        return cleaned
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Name, record number or date of birth",
+        max_length=100,
+        help_text="Dates as 2001-03-31 or 31/03/2001.",
+    )
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
+
+
+class DayForm(forms.Form):
+    day = forms.DateField(label="Day", required=False, widget=DateInput())
+
+
+class VisitForm(forms.Form):
+    condition = forms.ModelChoiceField(queryset=Condition.objects.published(), empty_label=None)
+    scheduled_date = forms.DateField(label="Date", widget=DateInput())
+    scheduled_time = forms.TimeField(
+        label="Time", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    provider = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(), required=False, empty_label="Not yet assigned"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = (
+            get_user_model()
+            .objects.filter(groups__name=PROVIDER, is_active=True)
+            .order_by("last_name", "first_name")
+        )
+        self.fields["provider"].label_from_instance = lambda user: (
+            user.get_full_name() or user.username
+        )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean(self):
+        cleaned = super().clean()
+        day, time = cleaned.get("scheduled_date"), cleaned.get("scheduled_time")
+        if day and time:
+            cleaned["scheduled_at"] = timezone.make_aware(datetime.datetime.combine(day, time))
+            if day < timezone.localdate() - datetime.timedelta(days=1):
+                self.add_error("scheduled_date", "A new visit cannot be in the past.")
+        return cleaned
+
+
+class CancelVisitForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for cancelling", max_length=300, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class IntakeForm(forms.Form):
+    """The history questions of a visit's condition that apply to its patient.
+
+    Field names are "q_<question key>"; a duration is two fields, "…_amount" and
+    "…_unit". `cleaned_answers` gives typed values: a date, (Decimal, unit), a bool,
+    a set of body sites or choices, a string.
+    """
+
+    intake_version = forms.IntegerField(widget=forms.HiddenInput())
+
+    def __init__(self, *args, visit, completing=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.visit = visit
+        self.questions = visit.questions()
+        self.completing = completing
+        self.born = visit.patient.date_of_birth
+        layout = []
+        for question in self.questions:
+            layout.append(self._add_question(question))
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(*layout, Field("intake_version"))
+
+    @staticmethod
+    def field_name(question):
+        return f"q_{question.key}"
+
+    def _add_question(self, question):
+        name = self.field_name(question)
+        required = question.required and self.completing
+        common = {
+            "label": question.wording,
+            "help_text": question.help_text,
+            "required": required,
+            "error_messages": {"required": "Answer this question."},
+        }
+        match question.answer_type:
+            case Types.DATE:
+                self.fields[name] = forms.DateField(widget=DateInput(), **common)
+            case Types.DURATION:
+                self.fields[f"{name}_amount"] = forms.DecimalField(
+                    label="Number",
+                    min_value=Decimal("0.01"),
+                    max_value=Decimal("99999"),
+                    decimal_places=2,
+                    required=required,
+                    help_text=question.help_text,
+                    error_messages={"required": "Give a number.", "invalid": "Give a number."},
+                )
+                self.fields[f"{name}_unit"] = forms.ChoiceField(
+                    label="Unit",
+                    choices=[("", "Choose a unit"), *Answer.DurationUnit.choices],
+                    required=required,
+                    error_messages={"required": "Choose a unit."},
+                )
+                for part in ("amount", "unit"):
+                    self.fields[f"{name}_{part}"].summary_label = question.wording
+                return Fieldset(
+                    question.wording,
+                    Row(
+                        Column(
+                            Field(f"{name}_amount", min="0.01", step="any"),
+                            css_class="col-6 col-md-3",
+                        ),
+                        Column(f"{name}_unit", css_class="col-6 col-md-3"),
+                    ),
+                )
+            case Types.YES_NO:
+                self.fields[name] = forms.ChoiceField(
+                    choices=YES_NO, widget=forms.RadioSelect, **common
+                )
+            case Types.SINGLE_CHOICE | Types.FREQUENCY:
+                self.fields[name] = forms.ChoiceField(
+                    choices=question.choice_list, widget=forms.RadioSelect, **common
+                )
+            case Types.MULTIPLE_CHOICE:
+                self.fields[name] = forms.MultipleChoiceField(
+                    choices=question.choice_list, widget=forms.CheckboxSelectMultiple, **common
+                )
+            case Types.BODY_SITES:
+                self.fields[name] = forms.MultipleChoiceField(
+                    choices=body_sites.REGIONS, widget=forms.CheckboxSelectMultiple, **common
+                )
+            case _:
+                self.fields[name] = forms.CharField(
+                    widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, **common
+                )
+        return Field(name)
+
+    def clean(self):
+        cleaned = super().clean()
+        self.cleaned_answers = {}
+        for question in self.questions:
+            name = self.field_name(question)
+            if question.answer_type == Types.DURATION:
+                amount, unit = cleaned.get(f"{name}_amount"), cleaned.get(f"{name}_unit")
+                if f"{name}_amount" in self.errors or f"{name}_unit" in self.errors:
+                    continue
+                if (amount is None) != (not unit):
+                    self.add_error(
+                        f"{name}_amount" if amount is None else f"{name}_unit",
+                        "Give both a number and a unit.",
+                    )
+                    continue
+                self.cleaned_answers[question.key] = (amount, unit) if amount is not None else None
+                continue
+            if name in self.errors:
+                continue
+            value = cleaned.get(name)
+            match question.answer_type:
+                case Types.DATE if value:
+                    if value > timezone.localdate():
+                        self.add_error(name, "This date is in the future.")
+                        continue
+                    if value < self.born:
+                        self.add_error(name, "This date is before the patient's date of birth.")
+                        continue
+                case Types.YES_NO:
+                    value = {"yes": True, "no": False}.get(value)
+                case Types.MULTIPLE_CHOICE | Types.BODY_SITES:
+                    value = set(value or [])
+                    exclusive = {v for v in value if v.startswith("none")}
+                    if exclusive and len(value) > 1:
+                        self.add_error(
+                            name, "“None of these” cannot be chosen together with other answers."
+                        )
+                        continue
+                case Types.FREE_TEXT:
+                    value = (value or "").strip()
+            self.cleaned_answers[question.key] = value
+        return cleaned
+
+    @classmethod
+    def initial_for(cls, visit, answers):
+        """Form initial data from saved answers."""
+        initial = {"intake_version": visit.intake_version}
+        for answer in answers:
+            name = f"q_{answer.question_key}"
+            match answer.answer_type:
+                case Types.DURATION:
+                    initial[f"{name}_amount"] = answer.value_number
+                    initial[f"{name}_unit"] = answer.value_unit
+                case Types.YES_NO:
+                    initial[name] = {True: "yes", False: "no"}.get(answer.value_bool)
+                case Types.MULTIPLE_CHOICE | Types.BODY_SITES:
+                    initial[name] = sorted(answer.value)
+                case _:
+                    initial[name] = answer.value
+        return initial

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "intake"
+
+urlpatterns = [
+    path("", views.today, name="today"),
+    path("patients/", views.patient_search, name="patient-search"),
+    path("patients/new/", views.patient_register, name="patient-register"),
+    path("patients/<int:pk>/", views.patient_detail, name="patient-detail"),
+    path("patients/<int:pk>/visits/new/", views.visit_open, name="visit-open"),
+    path("visits/<int:pk>/", views.visit_detail, name="visit-detail"),
+    path("visits/<int:pk>/intake/", views.visit_intake, name="visit-intake"),
+    path("visits/<int:pk>/cancel/", views.visit_cancel, name="visit-cancel"),
+]

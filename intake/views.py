@@ -1,0 +1,186 @@
+"""The staff pages: the day's visits, patients, visits and their intake."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from . import access
+from .answers import IntakeConflict, save_answers
+from .forms import CancelVisitForm, DayForm, IntakeForm, PatientForm, PatientSearchForm, VisitForm
+from .models import Patient, Visit
+from .patients import register_patient
+from .visits import cancel_visit, open_visit
+
+PATIENTS_PER_PAGE = 25
+
+
+@login_required
+@permission_required("intake.view_visit", raise_exception=True)
+def today(request):
+    """Queries: the day's visits with patient, condition and provider in one; flags are
+    stored on each visit, so the count does not grow with the visits."""
+    form = DayForm(request.GET or None)
+    day = timezone.localdate()
+    if form.is_valid() and form.cleaned_data["day"]:
+        day = form.cleaned_data["day"]
+    order = "scheduled_at" if request.GET.get("sort") == "time" else "-updated_at"
+    visits = access.listed(request, Visit.objects.on_day(day).for_lists().order_by(order, "id"))
+    return render(
+        request,
+        "intake/today.html",
+        {"form": form, "day": day, "visits": visits, "sort": request.GET.get("sort", "")},
+    )
+
+
+@login_required
+@permission_required("intake.view_patient", raise_exception=True)
+def patient_search(request):
+    """A POST, so that names and dates of birth never appear in URLs or access logs."""
+    form = PatientSearchForm(request.POST or None)
+    page = None
+    if form.is_valid():
+        matches = Patient.objects.matching(form.cleaned_data["q"])
+        page = Paginator(matches, PATIENTS_PER_PAGE).get_page(form.cleaned_data["page"] or 1)
+        page.object_list = access.listed(request, page.object_list)
+    return render(request, "intake/patient_search.html", {"form": form, "page": page})
+
+
+@login_required
+@permission_required("intake.add_patient", raise_exception=True)
+def patient_register(request):
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in PatientForm.Meta.fields}
+        try:
+            patient = register_patient(by=request.user, request=request, **fields)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, f"Registered {patient.full_name}, record number {patient.mrn}."
+            )
+            return redirect(patient)
+    return render(request, "intake/patient_register.html", {"form": form})
+
+
+@login_required
+@permission_required("intake.view_patient", raise_exception=True)
+def patient_detail(request, pk):
+    patient = access.patient_for(request, pk)
+    visits = patient.visits.select_related("condition", "provider").order_by("-scheduled_at")
+    return render(request, "intake/patient_detail.html", {"patient": patient, "visits": visits})
+
+
+@login_required
+@permission_required("intake.add_visit", raise_exception=True)
+def visit_open(request, pk):
+    patient = access.patient_for(request, pk)
+    form = VisitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            visit = open_visit(
+                patient=patient,
+                condition=form.cleaned_data["condition"],
+                scheduled_at=form.cleaned_data["scheduled_at"],
+                provider=form.cleaned_data["provider"],
+                by=request.user,
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Visit opened.")
+            return redirect(visit)
+    return render(request, "intake/visit_open.html", {"form": form, "patient": patient})
+
+
+@login_required
+@permission_required("intake.view_visit", raise_exception=True)
+def visit_detail(request, pk):
+    """Queries: the visit with patient and condition, and its answers with who answered:
+    a fixed number however many answers there are."""
+    visit = access.visit_for(request, pk)
+    answers = visit.answers.select_related("answered_by")
+    return render(
+        request,
+        "intake/visit_detail.html",
+        {
+            "visit": visit,
+            "answers": answers,
+            "cancel_form": CancelVisitForm(),
+        },
+    )
+
+
+@login_required
+@permission_required("intake.change_answer", raise_exception=True)
+def visit_intake(request, pk):
+    visit = access.visit_for(request, pk)
+    if not visit.intake_is_open:
+        messages.error(
+            request, f"This visit is {visit.get_status_display().lower()}: its intake is closed."
+        )
+        return redirect(visit)
+    completing = request.POST.get("action") == "complete"
+    if request.method != "POST":
+        answers = visit.answers.all()
+        form = IntakeForm(visit=visit, initial=IntakeForm.initial_for(visit, answers))
+        return render(request, "intake/visit_intake.html", {"visit": visit, "form": form})
+
+    form = IntakeForm(request.POST, visit=visit, completing=completing)
+    saved_now = None
+    if form.is_valid():
+        try:
+            save_answers(
+                visit=visit,
+                values=form.cleaned_answers,
+                expected_version=form.cleaned_data["intake_version"],
+                complete=completing,
+                by=request.user,
+                request=request,
+            )
+        except IntakeConflict as conflict:
+            form.add_error(None, conflict)
+            # Show what the other person saved, and let this person save over it knowingly.
+            visit.refresh_from_db()
+            saved_now = visit.answers.select_related("answered_by")
+            form.data = form.data.copy()
+            form.data["intake_version"] = visit.intake_version
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, "Intake marked complete." if completing else "Intake saved as a draft."
+            )
+            return redirect(visit)
+    return render(
+        request,
+        "intake/visit_intake.html",
+        {"visit": visit, "form": form, "saved_now": saved_now},
+        status=409 if saved_now is not None else 200,
+    )
+
+
+@require_POST
+@login_required
+@permission_required("intake.change_visit", raise_exception=True)
+def visit_cancel(request, pk):
+    visit = access.visit_for(request, pk)
+    form = CancelVisitForm(request.POST)
+    if form.is_valid():
+        try:
+            cancel_visit(
+                visit=visit, reason=form.cleaned_data["reason"], by=request.user, request=request
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Visit cancelled.")
+            return redirect(visit)
+    else:
+        messages.error(request, "Give a reason for cancelling the visit.")
+    return redirect(visit)
