@@ -19,6 +19,9 @@ class RecordNumberCounter(models.Model):
 
     last = models.PositiveBigIntegerField(default=0)
 
+    def __str__(self):
+        return f"Last record number issued: {self.last}"
+
     @classmethod
     def next_number(cls):
         with transaction.atomic():
@@ -107,6 +110,11 @@ class Patient(models.Model):
     def __str__(self):
         return f"{self.full_name} ({self.mrn})"
 
+    def save(self, *args, **kwargs):
+        if not self.mrn:
+            self.mrn = RecordNumberCounter.next_number()
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("intake:patient-detail", kwargs={"pk": self.pk})
 
@@ -123,11 +131,6 @@ class Patient(models.Model):
             raise ValidationError({"date_of_birth": "The date of birth cannot be in the future."})
         if self.date_of_birth and self.date_of_birth.year < 1900:
             raise ValidationError({"date_of_birth": "Check the year of birth."})
-
-    def save(self, *args, **kwargs):
-        if not self.mrn:
-            self.mrn = RecordNumberCounter.next_number()
-        super().save(*args, **kwargs)
 
 
 class VisitQuerySet(models.QuerySet):
