@@ -85,7 +85,7 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
     nothing and recorded answers keep pointing at their questions. Raises ValidationError,
     and writes nothing, if any part of the document is invalid.
     """
-    _check_shape(document)
+    check_document(document)
     with transaction.atomic():
         if condition is None:
             condition = Condition.objects.filter(slug=document["slug"]).first() or Condition()
@@ -178,7 +178,11 @@ def _validated_save(instance, label):
     instance.save()
 
 
-def _check_shape(document):
+def check_document(document):
+    """Raise ValidationError unless the document has the shape `save_condition` reads.
+
+    The fields' values are checked by the models' validation as they are saved.
+    """
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValidationError(f"Not a condition document: expected format “{FORMAT}”.")
     for key in ("title", "slug"):
@@ -187,35 +191,66 @@ def _check_shape(document):
     for key in ("sections", "questions", "red_flags", "tests", "alternative_names"):
         if not isinstance(document.get(key, []), list):
             raise ValidationError(f"“{key}” must be a list.")
+    if not all(isinstance(name, str) for name in document.get("alternative_names", [])):
+        raise ValidationError("Every alternative name must be a text.")
+    for section in document.get("sections", []):
+        if not isinstance(section, dict) or not isinstance(section.get("items", []), list):
+            raise ValidationError("Every section must be an object with a list of items.")
+        _check_items(section.get("items", []))
+    keys = []
     for question in document.get("questions", []):
-        if not isinstance(question, dict) or not question.get("key"):
+        if not isinstance(question, dict) or not isinstance(question.get("key"), str):
             raise ValidationError("Every question needs a key.")
+        if not isinstance(question.get("choices", []), list):
+            raise ValidationError(f"The choices of question “{question['key']}” must be a list.")
+        keys.append(question["key"])
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise ValidationError(f"Two questions have the key “{duplicates[0]}”.")
     for rule in document.get("red_flags", []):
         if not isinstance(rule, dict):
             raise ValidationError("Every red flag must be an object.")
     for test in document.get("tests", []):
-        if not isinstance(test, dict) or not test.get("slug"):
+        if not isinstance(test, dict) or not isinstance(test.get("slug"), str):
             raise ValidationError("Every test needs a slug.")
-    _check_items([item for s in document.get("sections", []) for item in s.get("items", [])])
+    if _has_nul(document):
+        # PostgreSQL cannot store the NUL character in text.
+        raise ValidationError("The document contains a NUL character.")
 
 
 def _check_items(items):
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             raise ValidationError("Every list item needs a text.")
+        if not isinstance(item.get("items", []), list):
+            raise ValidationError("An item's sub-points must be a list.")
         _check_items(item.get("items", []))
+
+
+def _has_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def record_version(condition, *, by=None, note=""):
     """Keep the condition's current content as its next version."""
-    last = condition.versions.aggregate(last=Max("number"))["last"] or 0
-    return ConditionVersion.objects.create(
-        condition=condition,
-        number=last + 1,
-        content=export_condition(condition),
-        created_by=by,
-        note=note[:200],
-    )
+    with transaction.atomic():
+        # Two editors saving the same condition at once would both take the same next
+        # number; the lock on the condition makes the second wait for the first.
+        Condition.objects.select_for_update().only("pk").get(pk=condition.pk)
+        last = condition.versions.aggregate(last=Max("number"))["last"] or 0
+        return ConditionVersion.objects.create(
+            condition=condition,
+            number=last + 1,
+            content=export_condition(condition),
+            created_by=by,
+            note=note[:200],
+        )
 
 
 def restore_version(version, *, by):

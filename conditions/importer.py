@@ -52,9 +52,12 @@ _BULLET = re.compile(r"(?P<indent>[ ]*)(?:[•◦▪▫‣∙·*+\-–—]|\d{1,
 _SHARE_WORDS = (
     r"(?:e-?mail|twitter|facebook|google\+|linkedin|pinterest|print|share|whatsapp|reddit|x)"
 )
+# Share buttons run together ("EmailTwitterFacebook") or are set apart ("Share | Email").
+# Breadcrumb parts start with a letter, so "Lasting > 10 minutes" is no breadcrumb.
+_BREADCRUMB_PART = r"[^\W\d_]\S*(?:[ ]\S+){0,3}"
 CHROME = [
-    re.compile(rf"(?:{_SHARE_WORDS}\s*){{2,}}", re.IGNORECASE),
-    re.compile(r"(?:\S+(?:[ ]\S+){0,3}[ ]*(?:>|»|›)[ ]*)+\S+(?:[ ]\S+){0,3}"),
+    re.compile(rf"(?:{_SHARE_WORDS}[\s|·•,/:]*){{2,}}", re.IGNORECASE),
+    re.compile(rf"(?:{_BREADCRUMB_PART}[ ]*(?:>|»|›)[ ]*)+{_BREADCRUMB_PART}"),
     re.compile(
         r"(?:review date|updated by|reviewed by|last reviewed|browse the encyclopedia"
         r"|a\.d\.a\.m\.|back to top|skip to (?:main )?content|print this page"
@@ -86,7 +89,10 @@ def document_from_path(path, *, title=None):
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise NotAConditionPage(f"{path.name} is not a UTF-8 text file.") from error
-    title = title or path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
+    if not title:
+        # Only the first letter is raised: "ALS-symptoms" keeps its capitals.
+        title = " ".join(path.stem.replace("-", " ").replace("_", " ").split())
+        title = title[:1].upper() + title[1:]
     return parse_page(text, title=title)
 
 
@@ -118,6 +124,12 @@ def parse_page(text, *, title):
         "tests": [],
     }
     _Reader(document).read(blocks[start:])
+    # An unknown heading with nothing under it is leftover chrome, not a section.
+    document["sections"] = [
+        section
+        for section in document["sections"]
+        if section["kind"] != "other" or section["body"] or section["items"]
+    ]
     document["red_flags"] = _red_flag_rules(document)
     if not document["sections"] and not document["definition"]:
         raise NotAConditionPage("The page has headings but no content under them.")
@@ -148,13 +160,15 @@ def _lines(text, *, drop_chrome=True):
     blank = True
     for raw in text.splitlines():
         stripped = " ".join(raw.split())
-        chrome = drop_chrome and any(pattern.fullmatch(stripped) for pattern in CHROME)
+        raw = raw.rstrip()
+        match = _BULLET.fullmatch(raw)
+        chrome = (
+            drop_chrome and not match and any(pattern.fullmatch(stripped) for pattern in CHROME)
+        )
         if not stripped or chrome:
             blank = blank or not stripped
             continue
-        raw = raw.rstrip()
         indent = len(raw) - len(raw.lstrip(" "))
-        match = _BULLET.fullmatch(raw)
         if match:
             line = Line(
                 indent=indent,
@@ -178,6 +192,15 @@ def _blocks(lines):
         if lines[i].bullet:
             j = i + 1
             while j < len(lines) and _continues_list(lines, j):
+                if _lost_bullet(lines, j):
+                    following = lines[j + 1]
+                    lines[j] = Line(
+                        indent=following.indent,
+                        text=lines[j].text,
+                        bullet=True,
+                        text_column=following.text_column,
+                        blank_before=lines[j].blank_before,
+                    )
                 j += 1
             blocks.append(Block("list", items=_item_tree(lines[i:j])))
             i = j
@@ -192,17 +215,23 @@ def _blocks(lines):
 
 def _continues_list(lines, j):
     line = lines[j]
-    if line.bullet or line.indent > 0:
-        return True
-    # An unindented line between two bullets is an item whose bullet was lost.
+    return line.bullet or line.indent > 0 or _lost_bullet(lines, j)
+
+
+def _lost_bullet(lines, j):
+    """Whether an unindented line between two bullets is an item whose bullet was lost.
+
+    It is not if it reads as a lead-in (ends in a colon) or a known heading, nor if it
+    looks like a heading and blank lines set it apart from the bullets around it.
+    """
+    line = lines[j]
     following = lines[j + 1] if j + 1 < len(lines) else None
-    return (
-        following is not None
-        and following.bullet
-        and following.indent == 0
-        and not line.text.endswith(":")
-        and not _looks_like_heading(line.text)
-    )
+    if line.bullet or line.indent > 0 or following is None or not following.bullet:
+        return False
+    if line.text.endswith(":") or _known_heading(line.text):
+        return False
+    set_apart = line.blank_before and following.blank_before
+    return not (set_apart and _looks_like_heading(line.text))
 
 
 def _item_tree(lines):
@@ -246,18 +275,27 @@ def _heading_kind(block):
     """The kind of section a block heads, "other" for an unknown heading, or None."""
     if block.kind != "paragraph" or not _looks_like_heading(block.text):
         return None
+    return _known_heading(block.text) or "other"
+
+
+def _known_heading(text):
+    """The kind of a known heading, or None."""
     for kind, pattern in HEADINGS:
-        if re.fullmatch(pattern, block.text.replace("’", "'"), re.IGNORECASE):
+        if re.fullmatch(pattern, text.replace("’", "'"), re.IGNORECASE):
             return kind
-    return "other"
+    return None
 
 
 def _lead_in_role(text):
     """What the list after a lead-in sentence holds."""
     text = text.lower()
-    if "question" in text:
+    if re.search(r"\bask (?:your|the|a) (?:doctor|provider|health)", text):
+        return None  # questions for the patient to ask, not ones the patient answers
+    if "question" in text or re.search(r"\bask(?:s|ed)?\b", text):
         return "questions"
-    if re.search(r"\b(tests?|exams?|examinations?)\b.*\b(include|are)\b", text):
+    if (
+        re.search(r"\btests?\b", text) and not re.search(r"\b(?:results?|shows?)\b", text)
+    ) or re.search(r"\b(exams?|examinations?)\b.*\b(include|are)\b", text):
         return "tests"
     if re.search(
         r"\b(symptoms|signs)\b.*\b(disorder|disease|problem|serious)\b|warning signs", text
@@ -333,6 +371,10 @@ class _Reader:
     def read(self, blocks):
         for block in blocks:
             kind = _heading_kind(block)
+            if kind == "other" and self._special_is_empty():
+                # Short lines such as "Charley horse, Leg cramp" read like headings; under
+                # "Also known as" or "Definition" the first one is the content.
+                kind = None
             if kind in ("definition", "alternative_names"):
                 self.special, self.section, self.lead_in = kind, None, None
             elif kind is not None:
@@ -342,6 +384,9 @@ class _Reader:
                 self._paragraph(block.text)
             else:
                 self._list(block.items)
+
+    def _special_is_empty(self):
+        return self.special is not None and not self.document[self.special]
 
     def _new_section(self, kind, heading):
         self.section = {"kind": kind, "heading": heading, "body": "", "items": []}
@@ -410,7 +455,8 @@ class _Reader:
             question["answer_type"] = "frequency"
             question["choices"] = list(FREQUENCY_SCALE)
         elif re.search(
-            r"\b(which|what) (muscles?|parts? of (?:the|your) body|body parts?)\b|\bwhere\b", text
+            r"\b(?:which|what) (?:muscles?|parts?|areas?|body parts?|joints?|limbs?)\b|\bwhere\b",
+            text,
         ):
             question["answer_type"] = "body_sites"
         elif re.search(r"\bother symptoms\b", text) and self._red_flags():

@@ -5,8 +5,10 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.text import slugify
 
-from conditions.content import save_condition
+from conditions.content import check_document, save_condition
 from conditions.importer import NotAConditionPage, document_from_path
 from conditions.models import Condition
 
@@ -19,30 +21,38 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="A .txt page or a .json export.")
-        parser.add_argument("--title", help="The condition's title (default: from the file name).")
+        parser.add_argument(
+            "--title",
+            help="The condition's title; its slug follows from it (default: the file name "
+            "for a page, the document's own title and slug for JSON).",
+        )
         parser.add_argument("--publish", action="store_true", help="Publish the condition.")
         parser.add_argument(
-            "--dry-run", action="store_true", help="Print what would be saved; save nothing."
+            "--dry-run",
+            action="store_true",
+            help="Check everything and print what would be saved; save nothing.",
         )
 
     def handle(self, *args, path, title, publish, dry_run, **options):
-        document = self._read(Path(path), title)
+        path = Path(path)
+        document = self._read(path, title)
         exists = Condition.objects.filter(slug=document["slug"]).exists()
         action = "update" if exists else "create"
-        if dry_run:
-            self.stdout.write(f"Would {action} condition “{document['title']}”:")
-            self.stdout.write(summary(document))
-            return
         try:
-            condition = save_condition(
-                document, publish=publish, note=f"Imported {Path(path).name}"
-            )
+            with transaction.atomic():
+                condition = save_condition(document, publish=publish, note=f"Imported {path.name}")
+                # A dry run saves inside the transaction, so the models check every field,
+                # then rolls it back.
+                transaction.set_rollback(dry_run)
         except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from error
-        state = "published" if condition.is_published else "draft"
-        self.stdout.write(
-            self.style.SUCCESS(f"{action.capitalize()}d condition “{condition}” ({state}).")
-        )
+            raise CommandError(f"{path.name}: {' '.join(error.messages)}") from error
+        if dry_run:
+            self.stdout.write(f"Would {action} condition “{document['title']}” (dry run):")
+        else:
+            state = "published" if condition.is_published else "draft"
+            self.stdout.write(
+                self.style.SUCCESS(f"{action.capitalize()}d condition “{condition}” ({state}).")
+            )
         self.stdout.write(summary(document))
 
     def _read(self, path, title):
@@ -52,23 +62,27 @@ class Command(BaseCommand):
             if path.suffix.lower() == ".json":
                 document = json.loads(path.read_text(encoding="utf-8"))
                 if title and isinstance(document, dict):
-                    document["title"] = title
-                return document
-            return document_from_path(path, title=title)
+                    document["title"], document["slug"] = title, slugify(title)
+            else:
+                document = document_from_path(path, title=title)
+            check_document(document)
         except (NotAConditionPage, json.JSONDecodeError, UnicodeDecodeError) as error:
             raise CommandError(f"{path.name}: {error}") from error
+        except ValidationError as error:
+            raise CommandError(f"{path.name}: {' '.join(error.messages)}") from error
+        return document
 
 
 def summary(document):
     lines = [f"  Alternative names: {', '.join(document.get('alternative_names', [])) or '-'}"]
     for section in document.get("sections", []):
-        count = _count(section["items"])
-        lines.append(f"  Section “{section['heading']}” ({section['kind']}): {count} items")
+        count = _count(section.get("items", []))
+        lines.append(f"  Section “{section.get('heading')}” ({section.get('kind')}): {count} items")
     for question in document.get("questions", []):
-        lines.append(f"  Question [{question['answer_type']}] {question['wording']}")
+        lines.append(f"  Question [{question.get('answer_type')}] {question.get('wording')}")
     for test in document.get("tests", []):
-        code = f"{test['code']} ({test['code_system']})" if test.get("code") else "no code"
-        lines.append(f"  Test [{test['kind']}] {test['name']}: {code}")
+        code = f"{test['code']} ({test.get('code_system')})" if test.get("code") else "no code"
+        lines.append(f"  Test [{test.get('kind')}] {test.get('name')}: {code}")
     return "\n".join(lines)
 
 
