@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from conditions.models import Condition, HistoryQuestion
+from conditions.models import Condition, HistoryQuestion, OrderableTest
 
 from . import body_sites
 
@@ -338,3 +338,178 @@ class Answer(models.Model):
     @staticmethod
     def body_site_choices(values):
         return [{"value": value, "label": body_sites.LABELS[value]} for value in values]
+
+
+class TestOrderQuerySet(models.QuerySet):
+    def awaiting_review(self, provider):
+        """Resulted orders on visits this provider sees, or that this provider placed."""
+        return self.filter(status=TestOrder.Status.RESULTED).filter(
+            Q(visit__provider=provider) | Q(ordered_by=provider)
+        )
+
+    def for_lists(self):
+        return self.select_related("visit__patient", "visit__condition", "test", "ordered_by")
+
+
+class TestOrder(models.Model):
+    """A test ordered for a visit, its result and its review.
+
+    The test's name and code are copied at ordering time, so later catalog edits do not
+    change what was ordered. Every change of status goes through TestOrder.move_to,
+    called only by the workflow functions in intake.orders.
+    """
+
+    class Status(models.TextChoices):
+        ORDERED = "ordered", "Ordered"
+        SCHEDULED = "scheduled", "Scheduled"
+        RESULTED = "resulted", "Resulted"
+        REVIEWED = "reviewed", "Reviewed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Priority(models.TextChoices):
+        ROUTINE = "routine", "Routine"
+        URGENT = "urgent", "Urgent"
+        STAT = "stat", "STAT (immediately)"
+
+    class BodySite(models.TextChoices):
+        BRAIN = "brain", "Brain"
+        CERVICAL_SPINE = "cervical-spine", "Cervical spine (neck)"
+        THORACIC_SPINE = "thoracic-spine", "Thoracic spine (upper back)"
+        LUMBAR_SPINE = "lumbar-spine", "Lumbar spine (lower back)"
+        WHOLE_SPINE = "whole-spine", "Whole spine"
+
+    TRANSITIONS = {
+        Status.ORDERED: {Status.SCHEDULED, Status.RESULTED, Status.CANCELLED},
+        Status.SCHEDULED: {Status.RESULTED, Status.CANCELLED},
+        Status.RESULTED: {Status.REVIEWED},
+        Status.REVIEWED: set(),
+        Status.CANCELLED: set(),
+    }
+    # The body sites an order may name, by the catalog test's body site.
+    SITES_FOR_TEST = {
+        "brain": {BodySite.BRAIN},
+        "spine": {
+            BodySite.CERVICAL_SPINE,
+            BodySite.THORACIC_SPINE,
+            BodySite.LUMBAR_SPINE,
+            BodySite.WHOLE_SPINE,
+        },
+    }
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="test_orders")
+    test = models.ForeignKey(OrderableTest, on_delete=models.PROTECT, related_name="orders")
+    test_name = models.CharField("test as ordered", max_length=200)
+    test_code_system = models.CharField(max_length=40, blank=True)
+    test_code = models.CharField(max_length=20, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority, default=Priority.ROUTINE)
+    reason = models.TextField("clinical indication")
+    body_site = models.CharField(max_length=20, choices=BodySite, blank=True)
+    notes = models.TextField("notes for the performing department", blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.ORDERED)
+
+    ordered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders_placed"
+    )
+    ordered_at = models.DateTimeField(default=timezone.now)
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=300, blank=True)
+
+    result_text = models.TextField(blank=True)
+    result_value = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    result_unit = models.CharField(max_length=30, blank=True)
+    abnormal = models.BooleanField(null=True, blank=True)
+    performed_on = models.DateField(null=True, blank=True)
+    resulted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resulted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TestOrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-ordered_at", "-id"]
+        indexes = [models.Index(fields=["status", "ordered_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="order_has_reason"),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled")
+                | (~Q(cancel_reason="") & Q(cancelled_at__isnull=False)),
+                name="cancelled_order_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["resulted", "reviewed"])
+                | (Q(resulted_at__isnull=False) & Q(resulted_by__isnull=False)),
+                name="resulted_order_has_result_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="reviewed")
+                | (Q(reviewed_at__isnull=False) & Q(reviewed_by__isnull=False)),
+                name="reviewed_order_has_reviewer",
+            ),
+            models.CheckConstraint(
+                condition=Q(result_value__isnull=True) | ~Q(result_unit=""),
+                name="order_result_value_has_unit",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.test_name} ({self.get_status_display().lower()})"
+
+    def can_move_to(self, status):
+        return status in self.TRANSITIONS[self.status]
+
+    def get_test_code_system_label(self):
+        return (
+            OrderableTest.CodeSystem(self.test_code_system).label if self.test_code_system else ""
+        )
+
+    def move_to(self, status):
+        """Change the status, refusing any change the order workflow does not allow."""
+        if not self.can_move_to(status):
+            raise ValidationError(
+                f"An order that is {self.get_status_display().lower()} cannot become "
+                f"{self.Status(status).label.lower()}."
+            )
+        self.status = status
+
+    def clean(self):
+        if self.test_id and self.body_site:
+            allowed = self.SITES_FOR_TEST.get(self.test.body_site, set())
+            if self.body_site not in allowed:
+                raise ValidationError({"body_site": f"{self.test.name} is not done on this site."})
+        if self.test_id and self.test.body_site == "spine" and not self.body_site:
+            raise ValidationError({"body_site": "Say which part of the spine to scan."})
+
+
+class OrderAddendum(models.Model):
+    """A note added to an order after its review, which is otherwise final."""
+
+    order = models.ForeignKey(TestOrder, on_delete=models.PROTECT, related_name="addenda")
+    text = models.TextField()
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        verbose_name_plural = "order addenda"
+        constraints = [models.CheckConstraint(condition=~Q(text=""), name="addendum_has_text")]
+
+    def __str__(self):
+        return f"Addendum to {self.order} by {self.added_by}"

@@ -30,6 +30,7 @@ ROLE_PERMISSIONS = {
             "answer": ["view", "add", "change"],
             "previsitlink": ["view", "add", "change"],
             "testorder": ["view", "add", "change"],
+            "orderaddendum": ["view", "add"],
         },
     },
     CONTENT_EDITOR: {

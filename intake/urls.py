@@ -13,4 +13,5 @@ urlpatterns = [
     path("visits/<int:pk>/", views.visit_detail, name="visit-detail"),
     path("visits/<int:pk>/intake/", views.visit_intake, name="visit-intake"),
     path("visits/<int:pk>/cancel/", views.visit_cancel, name="visit-cancel"),
+    path("visits/<int:pk>/print/", views.visit_print, name="visit-print"),
 ]

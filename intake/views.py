@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from . import access
 from .answers import IntakeConflict, save_answers
 from .forms import CancelVisitForm, DayForm, IntakeForm, PatientForm, PatientSearchForm, VisitForm
-from .models import Patient, Visit
+from .models import Patient, TestOrder, Visit
 from .patients import register_patient
 from .visits import cancel_visit, open_visit
 
@@ -101,8 +101,8 @@ def visit_open(request, pk):
 @login_required
 @permission_required("intake.view_visit", raise_exception=True)
 def visit_detail(request, pk):
-    """Queries: the visit with patient and condition, and its answers with who answered:
-    a fixed number however many answers there are."""
+    """Queries: the visit with patient and condition, its answers with who answered, and
+    its test orders with who ordered them: a fixed number however many rows there are."""
     visit = access.visit_for(request, pk)
     answers = visit.answers.select_related("answered_by")
     return render(
@@ -111,6 +111,7 @@ def visit_detail(request, pk):
         {
             "visit": visit,
             "answers": answers,
+            "orders": visit.test_orders.select_related("ordered_by"),
             "cancel_form": CancelVisitForm(),
         },
     )
@@ -184,3 +185,22 @@ def visit_cancel(request, pk):
     else:
         messages.error(request, "Give a reason for cancelling the visit.")
     return redirect(visit)
+
+
+@login_required
+@permission_required("intake.view_testorder", raise_exception=True)
+def visit_print(request, pk):
+    """The visit summary and one requisition page per active order, for printing."""
+    visit = access.visit_for(request, pk)
+    return render(
+        request,
+        "intake/visit_print.html",
+        {
+            "visit": visit,
+            "answers": visit.answers.all(),
+            "orders": visit.test_orders.exclude(status=TestOrder.Status.CANCELLED).select_related(
+                "ordered_by"
+            ),
+            "printed_at": timezone.now(),
+        },
+    )

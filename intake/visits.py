@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from audit import trail
 
@@ -41,3 +42,41 @@ def cancel_visit(*, visit, reason, by, request=None):
             action="cancel", record=visit, patient_id=visit.patient_id, request=request, actor=by
         )
     return visit
+
+
+def _move(visit, status, *, by, request, **detail):
+    with transaction.atomic():
+        visit = Visit.objects.select_for_update().get(pk=visit.pk)
+        visit.move_to(status)
+        visit.save(update_fields=["status", "updated_at"])
+        trail.record(
+            action="update",
+            record=visit,
+            patient_id=visit.patient_id,
+            request=request,
+            actor=by,
+            status=status,
+            **detail,
+        )
+    return visit
+
+
+def mark_seen(*, visit, by, request=None):
+    return _move(visit, Visit.Status.SEEN, by=by, request=request)
+
+
+def close_visit(*, visit, by, request=None):
+    return _move(visit, Visit.Status.CLOSED, by=by, request=request)
+
+
+def assign_provider(*, visit, provider, by, request=None):
+    with transaction.atomic():
+        Visit.objects.filter(pk=visit.pk).update(provider=provider, updated_at=timezone.now())
+        trail.record(
+            action="update",
+            record=visit,
+            patient_id=visit.patient_id,
+            request=request,
+            actor=by,
+            fields=["provider"],
+        )

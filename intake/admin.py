@@ -1,0 +1,582 @@
+"""The providers' admin: visits with their intake, test orders, results and review.
+
+Reads of a single record are audited in `get_object`; every change goes through the
+workflow functions of intake.visits and intake.orders, which audit themselves.
+Clinical records cannot be deleted here.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from audit import trail
+
+from . import orders
+from .models import OrderAddendum, Patient, TestOrder, Visit
+from .visits import assign_provider, close_visit, mark_seen
+
+
+class AuditedReadsMixin:
+    """Record every change page a user opens, with the patient it belongs to."""
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            trail.record(
+                action="view", record=obj, patient_id=self.patient_id_of(obj), request=request
+            )
+        return obj
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Patient)
+class PatientAdmin(AuditedReadsMixin, admin.ModelAdmin):
+    list_display = ["mrn", "family_name", "given_name", "date_of_birth", "sex_at_birth"]
+    search_fields = ["=mrn", "family_name", "given_name"]
+    readonly_fields = ["mrn", "created_at", "created_by"]
+    fields = [
+        "mrn",
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "sex_at_birth",
+        "email",
+        "phone",
+        "created_at",
+        "created_by",
+    ]
+    show_full_result_count = False
+
+    @staticmethod
+    def patient_id_of(patient):
+        return patient.pk
+
+    def has_add_permission(self, request):
+        return False  # patients are registered on the staff pages, with the duplicate check
+
+    def has_change_permission(self, request, obj=None):
+        return False  # corrections go through the staff pages
+
+
+class TestOrderInlineForm(forms.ModelForm):
+    class Meta:
+        model = TestOrder
+        fields = ["test", "priority", "body_site", "reason", "notes"]
+        widgets = {
+            "reason": forms.Textarea(attrs={"rows": 2, "cols": 40}),
+            "notes": forms.Textarea(attrs={"rows": 2, "cols": 30}),
+        }
+
+
+class TestOrderInline(admin.TabularInline):
+    """Existing orders read-only with a link to their page; new ones placed in bulk."""
+
+    model = TestOrder
+    form = TestOrderInlineForm
+    extra = 0
+    fields = ["test", "priority", "body_site", "reason", "notes", "order_status"]
+    readonly_fields = ["order_status"]
+    show_change_link = True
+    verbose_name = "test order"
+
+    @admin.display(description="Status")
+    def order_status(self, order):
+        return order.get_status_display() if order.pk else "New"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        if obj is not None:
+            formset.form.base_fields["test"].queryset = obj.condition.tests.all()
+            flags = "; ".join(flag["message"] for flag in obj.red_flags)
+            formset.form.base_fields["reason"].initial = flags
+        return formset
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("test")
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.has_perm("intake.add_testorder") and (
+            obj is None or obj.status not in {Visit.Status.CLOSED, Visit.Status.CANCELLED}
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Visit)
+class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
+    list_display = [
+        "scheduled_at",
+        "patient_name",
+        "patient_mrn",
+        "condition",
+        "status",
+        "red_flag_count",
+        "provider",
+    ]
+    list_filter = [
+        "status",
+        "condition",
+        ("provider", admin.RelatedOnlyFieldListFilter),
+        ("scheduled_at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["=patient__mrn", "patient__family_name", "patient__given_name"]
+    list_select_related = ["patient", "condition", "provider"]
+    date_hierarchy = "scheduled_at"
+    show_full_result_count = False
+    ordering = ["-scheduled_at"]
+    readonly_fields = [
+        "patient_summary",
+        "red_flag_list",
+        "intake_answers",
+        "condition",
+        "scheduled_at",
+        "status",
+        "created_by",
+        "print_link",
+    ]
+    fieldsets = [
+        ("Patient", {"fields": ["patient_summary"]}),
+        ("Red flags", {"fields": ["red_flag_list"]}),
+        ("Intake", {"fields": ["intake_answers"]}),
+        (
+            "Visit",
+            {
+                "fields": [
+                    ("condition", "scheduled_at", "status"),
+                    "provider",
+                    "created_by",
+                    "print_link",
+                ]
+            },
+        ),
+    ]
+    inlines = [TestOrderInline]
+    actions = ["mark_seen_action", "close_action"]
+
+    @staticmethod
+    def patient_id_of(visit):
+        return visit.patient_id
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("patient", "condition", "provider")
+
+    def has_add_permission(self, request):
+        return False  # visits are opened on the staff pages
+
+    @admin.display(description="Patient", ordering="patient__family_name")
+    def patient_name(self, visit):
+        return visit.patient.full_name
+
+    @admin.display(description="Record number")
+    def patient_mrn(self, visit):
+        return visit.patient.mrn
+
+    @admin.display(description="Red flags")
+    def red_flag_count(self, visit):
+        return len(visit.red_flags) or "—"
+
+    @admin.display(description="Patient")
+    def patient_summary(self, visit):
+        patient = visit.patient
+        return format_html(
+            "<strong>{}</strong> · record number {} · born {} (age {}) · {}",
+            patient.full_name,
+            patient.mrn,
+            patient.date_of_birth.strftime("%-d %b %Y"),
+            patient.age_on(timezone.localdate()),
+            patient.get_sex_at_birth_display(),
+        )
+
+    @admin.display(description="Red flags")
+    def red_flag_list(self, visit):
+        if not visit.red_flags:
+            return "None"
+        return format_html(
+            '<ul class="red-flags">{}</ul>',
+            format_html_join(
+                "",
+                "<li><strong>{}</strong>: {}</li>",
+                ((flag["message"], flag["reason"]) for flag in visit.red_flags),
+            ),
+        )
+
+    @admin.display(description="Answers (wording as asked)")
+    def intake_answers(self, visit):
+        answers = visit.answers.select_related("answered_by")
+        if not answers:
+            return "No answers yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    answer.wording,
+                    answer.display or "—",
+                    "patient" if answer.source == "patient" else answer.answered_by,
+                )
+                for answer in answers
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Question</th><th>Answer</th><th>Answered by</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="Print")
+    def print_link(self, visit):
+        return format_html(
+            '<a href="{}">Visit summary and requisitions</a>',
+            reverse("intake:visit-print", args=[visit.pk]),
+        )
+
+    def save_model(self, request, obj, form, change):
+        """Only the provider is edited here; other columns are left to their workflows,
+        so a patient submitting the intake meanwhile is not overwritten."""
+        if "provider" in form.changed_data:
+            assign_provider(visit=obj, provider=obj.provider, by=request.user, request=request)
+
+    def save_formset(self, request, form, formset, change):
+        """New orders are placed through intake.orders; nothing else is saved here."""
+        if formset.model is not TestOrder:
+            return super().save_formset(request, form, formset, change)
+        visit = form.instance
+        placed = []
+        try:
+            with transaction.atomic():
+                for order_form in formset.extra_forms:
+                    if not order_form.has_changed():
+                        continue
+                    data = order_form.cleaned_data
+                    placed.append(
+                        orders.place_order(
+                            visit=visit,
+                            test=data["test"],
+                            by=request.user,
+                            reason=data["reason"],
+                            priority=data["priority"],
+                            body_site=data["body_site"],
+                            notes=data["notes"],
+                            request=request,
+                        )
+                    )
+        except ValidationError as error:
+            self.message_user(
+                request, "No orders were placed: " + " ".join(error.messages), messages.ERROR
+            )
+            return
+        formset.new_objects = placed
+        formset.changed_objects = []
+        formset.deleted_objects = []
+        if placed:
+            self.message_user(request, f"Placed {len(placed)} order(s).", messages.SUCCESS)
+
+    @admin.action(description="Mark selected visits as seen", permissions=["change"])
+    def mark_seen_action(self, request, queryset):
+        self._apply(request, queryset, mark_seen, "seen")
+
+    @admin.action(description="Close selected visits", permissions=["change"])
+    def close_action(self, request, queryset):
+        self._apply(request, queryset, close_visit, "closed")
+
+    def _apply(self, request, queryset, workflow, done):
+        failed = []
+        count = 0
+        for visit in queryset:
+            try:
+                workflow(visit=visit, by=request.user, request=request)
+                count += 1
+            except ValidationError as error:
+                failed.append(f"{visit.patient.mrn}: {' '.join(error.messages)}")
+        if count:
+            self.message_user(request, f"{count} visit(s) {done}.", messages.SUCCESS)
+        for failure in failed:
+            self.message_user(request, failure, messages.ERROR)
+
+
+class AwaitingMyReviewFilter(admin.SimpleListFilter):
+    title = "worklist"
+    parameter_name = "worklist"
+
+    def lookups(self, request, model_admin):
+        return [("awaiting-my-review", "Awaiting my review")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "awaiting-my-review":
+            return queryset & TestOrder.objects.awaiting_review(request.user)
+        return queryset
+
+
+class ResultForm(forms.ModelForm):
+    """Recording a result on an ordered or scheduled order."""
+
+    class Meta:
+        model = TestOrder
+        fields = ["performed_on", "result_text", "result_value", "result_unit", "abnormal"]
+        widgets = {"result_text": forms.Textarea(attrs={"rows": 4, "cols": 60})}
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("result_text") and cleaned.get("result_value") is None:
+            raise ValidationError("Enter the result: a text, a value, or both.")
+        if cleaned.get("result_value") is not None and not cleaned.get("result_unit"):
+            self.add_error("result_unit", "Give the unit of the result value.")
+        performed_on = cleaned.get("performed_on")
+        if performed_on and performed_on > timezone.localdate():
+            self.add_error("performed_on", "The date performed cannot be in the future.")
+        return cleaned
+
+
+class ReviewForm(forms.ModelForm):
+    class Meta:
+        model = TestOrder
+        fields = ["review_comment"]
+        widgets = {"review_comment": forms.Textarea(attrs={"rows": 3, "cols": 60})}
+        labels = {"review_comment": "Review comment (signs off the result)"}
+
+
+class AddendumForm(forms.ModelForm):
+    addendum = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+    class Meta:
+        model = TestOrder
+        fields = []
+
+
+class OrderAddendumInline(admin.TabularInline):
+    model = OrderAddendum
+    extra = 0
+    fields = ["added_at", "added_by", "text"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TestOrder)
+class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
+    """The order worklist, and one order's result and review."""
+
+    list_display = [
+        "ordered_at",
+        "test_name",
+        "patient_name",
+        "patient_mrn",
+        "priority",
+        "status",
+        "abnormal",
+        "ordered_by",
+    ]
+    list_filter = [
+        AwaitingMyReviewFilter,
+        "status",
+        "priority",
+        "test__kind",
+        "ordered_by",
+        ("ordered_at", admin.DateFieldListFilter),
+    ]
+    search_fields = [
+        "=visit__patient__mrn",
+        "visit__patient__family_name",
+        "visit__patient__given_name",
+    ]
+    list_select_related = ["visit__patient", "ordered_by"]
+    date_hierarchy = "ordered_at"
+    show_full_result_count = False
+    inlines = [OrderAddendumInline]
+    actions = ["schedule_selected", "cancel_selected"]
+    ORDER_FIELDS = [
+        "visit_link",
+        "test_name",
+        "test_code",
+        "priority",
+        "body_site",
+        "reason",
+        "notes",
+        "status",
+        "ordered_by",
+        "ordered_at",
+        "scheduled_at",
+        "cancel_reason",
+    ]
+    RESULT_FIELDS = [
+        "performed_on",
+        "result_text",
+        "result_value",
+        "result_unit",
+        "abnormal",
+        "resulted_by",
+        "resulted_at",
+    ]
+    REVIEW_FIELDS = ["review_comment", "reviewed_by", "reviewed_at"]
+
+    @staticmethod
+    def patient_id_of(order):
+        return order.visit.patient_id
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("visit__patient", "ordered_by")
+
+    def has_add_permission(self, request):
+        return False  # orders are placed on the visit's page
+
+    @admin.display(description="Patient", ordering="visit__patient__family_name")
+    def patient_name(self, order):
+        return order.visit.patient.full_name
+
+    @admin.display(description="Record number")
+    def patient_mrn(self, order):
+        return order.visit.patient.mrn
+
+    @admin.display(description="Visit")
+    def visit_link(self, order):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:intake_visit_change", args=[order.visit_id]),
+            order.visit,
+        )
+
+    def _stage(self, order):
+        if order is None:
+            return None
+        if order.status in (TestOrder.Status.ORDERED, TestOrder.Status.SCHEDULED):
+            return "result"
+        return {TestOrder.Status.RESULTED: "review", TestOrder.Status.REVIEWED: "addendum"}.get(
+            order.status
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = {"result": ResultForm, "review": ReviewForm, "addendum": AddendumForm}.get(
+            self._stage(obj), AddendumForm
+        )
+        kwargs["form"] = form
+        kwargs["fields"] = [*form.base_fields] if form is not AddendumForm else ["addendum"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        stage = self._stage(obj)
+        fieldsets = [("Order", {"fields": self.ORDER_FIELDS})]
+        if stage == "result":
+            fieldsets.append(("Record the result", {"fields": ResultForm._meta.fields}))
+        else:
+            fieldsets.append(("Result", {"fields": self.RESULT_FIELDS}))
+        if stage == "review":
+            fieldsets.append(("Review", {"fields": ["review_comment"]}))
+        elif stage == "addendum":
+            fieldsets.append(("Review", {"fields": self.REVIEW_FIELDS}))
+            fieldsets.append(("Add an addendum", {"fields": ["addendum"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        editable = {
+            "result": set(ResultForm._meta.fields),
+            "review": {"review_comment"},
+            "addendum": {"addendum"},
+        }.get(self._stage(obj), set())
+        if not self.has_change_permission(request, obj):
+            editable = set()
+        every = self.ORDER_FIELDS + self.RESULT_FIELDS + self.REVIEW_FIELDS
+        return [field for field in every if field not in editable]
+
+    def save_model(self, request, obj, form, change):
+        """Turn the page's form into the workflow step for the order's stage."""
+        data = form.cleaned_data
+        stage = self._stage(TestOrder.objects.get(pk=obj.pk))
+        try:
+            if stage == "result":
+                orders.record_result(
+                    order=obj,
+                    by=request.user,
+                    text=data["result_text"],
+                    value=data["result_value"],
+                    unit=data["result_unit"],
+                    abnormal=data["abnormal"],
+                    performed_on=data["performed_on"],
+                    request=request,
+                )
+            elif stage == "review":
+                orders.review_result(
+                    order=obj, by=request.user, comment=data["review_comment"], request=request
+                )
+            elif stage == "addendum" and data.get("addendum"):
+                orders.add_addendum(
+                    order=obj, by=request.user, text=data["addendum"], request=request
+                )
+        except (ValidationError, PermissionDenied) as error:
+            self.message_user(
+                request, " ".join(getattr(error, "messages", [str(error)])), messages.ERROR
+            )
+
+    @admin.action(description="Mark selected orders as scheduled", permissions=["change"])
+    def schedule_selected(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "scheduled",
+            lambda order: orders.schedule_order(order=order, by=request.user, request=request),
+        )
+
+    @admin.action(description="Cancel selected orders…", permissions=["change"])
+    def cancel_selected(self, request, queryset):
+        reason = request.POST.get("cancel_reason", "").strip()
+        if "apply" not in request.POST or not reason:
+            return TemplateResponse(
+                request,
+                "admin/intake/testorder/cancel_orders.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "orders": queryset,
+                    "missing_reason": "apply" in request.POST,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                    "title": "Cancel test orders",
+                },
+            )
+        self._apply(
+            request,
+            queryset,
+            "cancelled",
+            lambda order: orders.cancel_order(
+                order=order, by=request.user, reason=reason, request=request
+            ),
+        )
+        return None
+
+    def _apply(self, request, queryset, done, step):
+        count, failed = 0, []
+        for order in queryset.select_related("visit__patient"):
+            try:
+                step(order)
+                count += 1
+            except (ValidationError, PermissionDenied) as error:
+                messages_ = getattr(error, "messages", [str(error)])
+                failed.append(
+                    f"{order.test_name} for {order.visit.patient.mrn}: {' '.join(messages_)}"
+                )
+        if count:
+            self.message_user(request, f"{count} order(s) {done}.", messages.SUCCESS)
+        for failure in failed:
+            self.message_user(request, failure, messages.ERROR)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        if obj is not None and obj.status == TestOrder.Status.CANCELLED:
+            return False
+        return allowed

@@ -1,0 +1,152 @@
+"""Placing test orders, and moving them through scheduling, results and review.
+
+Every entry point (the admin's inline, change page and actions) calls these functions,
+so the transition rules in TestOrder.move_to hold everywhere. Each function locks the
+order's row: a provider reviewing while someone records a result is the race they stop.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit import trail
+
+from .models import OrderAddendum, TestOrder
+
+
+def _require_provider(user):
+    if not user.has_perm("intake.change_testorder"):
+        raise PermissionDenied("Only providers place, result and review test orders.")
+
+
+def place_order(
+    *,
+    visit,
+    test,
+    by,
+    reason,
+    priority=TestOrder.Priority.ROUTINE,
+    body_site="",
+    notes="",
+    request=None,
+):
+    _require_provider(by)
+    if not visit.condition.tests.filter(pk=test.pk).exists():
+        raise ValidationError(f"{test.name} is not in the test catalog for {visit.condition}.")
+    if visit.status in {visit.Status.CLOSED, visit.Status.CANCELLED}:
+        raise ValidationError(
+            f"Tests cannot be ordered on a {visit.get_status_display().lower()} visit."
+        )
+    order = TestOrder(
+        visit=visit,
+        test=test,
+        test_name=test.name,
+        test_code_system=test.code_system,
+        test_code=test.code,
+        priority=priority,
+        reason=" ".join(reason.split()),
+        body_site=body_site or ("brain" if test.body_site == "brain" else ""),
+        notes=notes.strip(),
+        ordered_by=by,
+        ordered_at=timezone.now(),
+    )
+    order.full_clean()
+    with transaction.atomic():
+        order.save()
+        _audit("create", order, by, request)
+    return order
+
+
+def schedule_order(*, order, by, request=None):
+    return _transition(
+        order, TestOrder.Status.SCHEDULED, by, request, scheduled_by=by, scheduled_at=timezone.now()
+    )
+
+
+def cancel_order(*, order, by, reason, request=None):
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationError("Give a reason for cancelling the order.")
+    return _transition(
+        order,
+        TestOrder.Status.CANCELLED,
+        by,
+        request,
+        cancelled_by=by,
+        cancelled_at=timezone.now(),
+        cancel_reason=reason[:300],
+    )
+
+
+def record_result(
+    *, order, by, text, value=None, unit="", abnormal=None, performed_on=None, request=None
+):
+    text = text.strip()
+    if not text and value is None:
+        raise ValidationError("Enter the result: a text, a value, or both.")
+    if value is not None and not unit.strip():
+        raise ValidationError("Give the unit of the result value.")
+    if performed_on and performed_on > timezone.localdate():
+        raise ValidationError("The date performed cannot be in the future.")
+    return _transition(
+        order,
+        TestOrder.Status.RESULTED,
+        by,
+        request,
+        result_text=text,
+        result_value=value,
+        result_unit=unit.strip(),
+        abnormal=abnormal,
+        performed_on=performed_on,
+        resulted_by=by,
+        resulted_at=timezone.now(),
+    )
+
+
+def review_result(*, order, by, comment, request=None):
+    return _transition(
+        order,
+        TestOrder.Status.REVIEWED,
+        by,
+        request,
+        reviewed_by=by,
+        reviewed_at=timezone.now(),
+        review_comment=comment.strip(),
+    )
+
+
+def add_addendum(*, order, by, text, request=None):
+    _require_provider(by)
+    text = text.strip()
+    if not text:
+        raise ValidationError("An addendum needs some text.")
+    with transaction.atomic():
+        order = TestOrder.objects.select_for_update().get(pk=order.pk)
+        if order.status != TestOrder.Status.REVIEWED:
+            raise ValidationError("Addenda are for reviewed orders; change the order instead.")
+        addendum = OrderAddendum.objects.create(order=order, text=text, added_by=by)
+        _audit("update", order, by, request, addendum=addendum.pk)
+    return addendum
+
+
+def _transition(order, status, by, request, **fields):
+    _require_provider(by)
+    with transaction.atomic():
+        order = TestOrder.objects.select_for_update().select_related("visit").get(pk=order.pk)
+        order.move_to(status)
+        for name, value in fields.items():
+            setattr(order, name, value)
+        order.save()
+        _audit("update", order, by, request, status=status)
+    return order
+
+
+def _audit(action, order, by, request, **detail):
+    trail.record(
+        action=action,
+        record=order,
+        patient_id=order.visit.patient_id,
+        request=request,
+        actor=by,
+        **detail,
+    )
