@@ -1,19 +1,27 @@
-"""Shared fixtures: named personas and the demo condition."""
+"""Shared fixtures: named personas, the demo condition, and a visit to take an intake for."""
 
+import datetime
 import json
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from conditions.content import save_condition
 from intake.roles import CONTENT_EDITOR, FRONT_DESK, PROVIDER
 
-from .factories import UserFactory
+from .factories import PatientFactory, UserFactory, VisitFactory, at_today
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_PAGE = ROOT.parent / "shared" / "seeds" / "muscle-twitches.txt"
 DEMO_DOCUMENT = ROOT / "conditions" / "demo" / "muscle-twitches.json"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Personas need a password hash, not its strength: PBKDF2 costs half a second each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def _member_of(role, **fields):
@@ -46,3 +54,50 @@ def demo_document():
 def condition(db, demo_document):
     """The demo muscle-twitches condition, published."""
     return save_condition(demo_document, publish=True)
+
+
+@pytest.fixture
+def desk_client(client, front_desk):
+    """The test client, signed in as the front-desk clerk."""
+    client.force_login(front_desk)
+    return client
+
+
+@pytest.fixture
+def visit(condition):
+    """A visit today at 09:00 for a 30-year-old woman (so every demo question applies)."""
+    today = timezone.localdate()
+    patient = PatientFactory(
+        given_name="Mara",
+        family_name="Lindqvist",
+        date_of_birth=today - datetime.timedelta(days=30 * 365 + 40),
+        sex_at_birth="female",
+    )
+    return VisitFactory(patient=patient, condition=condition, scheduled_at=at_today(9))
+
+
+@pytest.fixture
+def intake_data():
+    """POST data for the demo intake: every question answered and no red flag raised.
+
+    `changes` maps field names without their "q_" prefix to new values ("how-often",
+    "episode-length_unit"); None leaves a field out, as a browser does for an unticked
+    radio button.
+    """
+
+    def build(visit, changes=None, *, action="complete"):
+        fields = {
+            "first-noticed": (timezone.localdate() - datetime.timedelta(days=2)).isoformat(),
+            "episode-length_amount": "5",
+            "episode-length_unit": "seconds",
+            "how-often": "several-times-a-day",
+            "muscles-affected": ["eyelid"],
+            "same-place": "yes",
+            "pregnant": "no",
+            "other-symptoms": ["none-of-these"],
+            **(changes or {}),
+        }
+        data = {f"q_{name}": value for name, value in fields.items() if value is not None}
+        return {**data, "intake_version": visit.intake_version, "action": action}
+
+    return build
