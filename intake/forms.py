@@ -43,26 +43,31 @@ class PatientForm(forms.ModelForm):
         self.duplicates = []
         self.helper = FormHelper()
         self.helper.form_tag = False
-        if not self.data.get("confirm_new_record") and not self.is_bound:
-            self.fields["confirm_new_record"].widget = forms.HiddenInput()
+        # Offered as a checkbox only beside a list of matching records: see clean().
+        self.fields["confirm_new_record"].widget = forms.HiddenInput()
 
     def clean_phone(self):
         phone = self.cleaned_data["phone"].strip()
         if phone and not all(char.isdigit() or char in " +-()" for char in phone):
             raise forms.ValidationError("Use only digits, spaces and + - ( ) in a phone number.")
+        if phone and not 6 <= sum(char.isdigit() for char in phone) <= 15:
+            raise forms.ValidationError("Give a phone number with 6 to 15 digits.")
         return phone
 
     def clean(self):
         cleaned = super().clean()
         names = [cleaned.get(field) for field in ("given_name", "family_name", "date_of_birth")]
-        if all(names) and not cleaned.get("confirm_new_record"):
+        if all(names):
             self.duplicates = list(
                 Patient.objects.possible_duplicates(
                     given_name=names[0], family_name=names[1], date_of_birth=names[2]
                 )
             )
-            if self.duplicates:
-                self.fields["confirm_new_record"].widget = forms.CheckboxInput()
+        if self.duplicates:
+            # Listed even once confirmed, so the matches stay in view while other fields
+            # are corrected.
+            self.fields["confirm_new_record"].widget = forms.CheckboxInput()
+            if not cleaned.get("confirm_new_record"):
                 raise forms.ValidationError(
                     "A patient with the same name and date of birth is already registered. "
                     "Open their record instead, or confirm that this is a different person."
