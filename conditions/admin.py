@@ -98,6 +98,9 @@ class ConditionAdmin(admin.ModelAdmin):
     inlines = [SectionInline, HistoryQuestionInline, RedFlagRuleInline]
     actions = ["publish_selected", "unpublish_selected"]
     change_form_template = "admin/conditions/condition/change_form.html"
+    # The change form links to the public page itself, and only once it is published:
+    # the admin's own link would lead a draft's editor to a 404.
+    view_on_site = False
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -124,6 +127,11 @@ class ConditionAdmin(admin.ModelAdmin):
         return [
             path("<int:pk>/preview/", view(self.preview_view), name="conditions_condition_preview"),
             path("<int:pk>/publish/", view(self.publish_view), name="conditions_condition_publish"),
+            path(
+                "<int:pk>/unpublish/",
+                view(self.unpublish_view),
+                name="conditions_condition_unpublish",
+            ),
             path(
                 "<int:pk>/versions/", view(self.versions_view), name="conditions_condition_versions"
             ),
@@ -156,31 +164,38 @@ class ConditionAdmin(admin.ModelAdmin):
     def _change_url(condition):
         return reverse("admin:conditions_condition_change", args=[condition.pk])
 
+    # Publishing and unpublishing are separate endpoints, not one toggle, so that a
+    # second click (or a second editor's stale page) cannot undo the first.
     def publish_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        condition = self._condition_for(request, pk, change=True)
+        if not condition.is_published:
+            content.publish(condition, by=request.user)
+        self.message_user(request, f"“{condition}” is published.", messages.SUCCESS)
+        return redirect(self._change_url(condition))
+
+    def unpublish_view(self, request, pk):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         condition = self._condition_for(request, pk, change=True)
         if condition.is_published:
             content.unpublish(condition, by=request.user)
-            self.message_user(request, f"“{condition}” is a draft now.", messages.SUCCESS)
-        else:
-            content.publish(condition, by=request.user)
-            self.message_user(request, f"“{condition}” is published.", messages.SUCCESS)
+        self.message_user(request, f"“{condition}” is a draft now.", messages.SUCCESS)
         return redirect(self._change_url(condition))
 
     def versions_view(self, request, pk):
         condition = self._condition_for(request, pk)
         versions = condition.versions.select_related("created_by")
         current = _as_lines(content.export_condition(condition))
-        rows = [
-            (
-                version,
-                list(difflib.unified_diff(_as_lines(version.content), current, lineterm="", n=1))[
-                    2:
-                ],
-            )
-            for version in versions
-        ]
+        rows = []
+        for version in versions:
+            # The diff without its two header lines; the count is of lines added or removed.
+            diff = list(
+                difflib.unified_diff(_as_lines(version.content), current, lineterm="", n=1)
+            )[2:]
+            changed = sum(1 for line in diff if line[:1] in {"+", "-"})
+            rows.append((version, diff, changed))
         return TemplateResponse(
             request,
             "admin/conditions/condition/versions.html",

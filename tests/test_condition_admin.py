@@ -1,0 +1,406 @@
+"""The content editors' admin: editing a whole condition, publishing, preview, versions."""
+
+import re
+from html import unescape
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+
+from conditions.content import export_condition, save_condition
+from conditions.models import Condition, HistoryQuestion, OrderableTest, Section
+
+PUBLIC_PAGE = "/conditions/muscle-twitches/"
+
+
+class _FormFields(HTMLParser):
+    """The name/value pairs a browser submits from the form with the given id."""
+
+    def __init__(self, form_id):
+        super().__init__(convert_charrefs=True)
+        self.form_id = form_id
+        self.in_form = False
+        self.fields = []
+        self._textarea = None
+        self._select = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.in_form = attrs.get("id") == self.form_id
+        if not self.in_form or (not attrs.get("name") and tag != "option"):
+            return
+        if tag == "input":
+            kind = attrs.get("type", "text")
+            if kind in {"submit", "button", "reset", "file", "image"}:
+                return
+            if kind in {"checkbox", "radio"}:
+                if "checked" in attrs:
+                    self.fields.append((attrs["name"], attrs.get("value", "on")))
+                return
+            self.fields.append((attrs["name"], attrs.get("value", "")))
+        elif tag == "textarea":
+            self._textarea = [attrs["name"], ""]
+        elif tag == "select":
+            self._select = attrs["name"]
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.fields.append((self._select, attrs.get("value", "")))
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.in_form = False
+        elif tag == "textarea" and self._textarea is not None:
+            name, text = self._textarea
+            # As in a browser, the newline right after <textarea> is not part of the value.
+            self.fields.append((name, text.removeprefix("\r\n").removeprefix("\n")))
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+
+def form_data(response, form_id="condition_form"):
+    """The change form's data as the editor's browser would post it back unchanged."""
+    parser = _FormFields(form_id)
+    parser.feed(response.text)
+    data = {}
+    for name, value in parser.fields:
+        data.setdefault(name, []).append(value)
+    return data
+
+
+def prefix_where(data, field, value):
+    """The inline form prefix (e.g. "questions-3") whose `field` holds `value`."""
+    return next(
+        name.removesuffix(f"-{field}")
+        for name, values in data.items()
+        if name.endswith(f"-{field}") and values == [value]
+    )
+
+
+def change_url(condition):
+    return reverse("admin:conditions_condition_change", args=[condition.pk])
+
+
+def compact(html):
+    return re.sub(r">\s+<", "><", html)
+
+
+@pytest.fixture
+def draft(db, demo_document):
+    """The demo condition, saved but not published."""
+    return save_condition(demo_document)
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def provider_client(client, provider):
+    client.force_login(provider)
+    return client
+
+
+def test_change_page_round_trips_unchanged(editor_client, condition):
+    """Posting the form back as it came changes no content (but keeps a version)."""
+    before = export_condition(condition)
+    data = form_data(editor_client.get(change_url(condition)))
+    response = editor_client.post(change_url(condition), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    condition.refresh_from_db()
+    assert export_condition(condition) == before
+    assert condition.versions.first().note == "Edited"
+
+
+def test_editor_rewords_a_question_and_the_public_page_shows_it(editor_client, condition, editor):
+    data = form_data(editor_client.get(change_url(condition)))
+    question = prefix_where(data, "key", "muscles-affected")
+    data[f"{question}-wording"] = ["Which muscles twitch?"]
+
+    response = editor_client.post(change_url(condition), data)
+
+    assert response.status_code == 302
+    reworded = condition.questions.get(key="muscles-affected")
+    assert reworded.wording == "Which muscles twitch?"
+    version = condition.versions.first()
+    assert (version.number, version.note, version.created_by) == (2, "Edited", editor)
+    page = editor_client.get(PUBLIC_PAGE).text
+    assert "Which muscles twitch?" in page
+    assert "Which muscles are affected?" not in page
+
+
+def test_editor_adds_a_catalog_test_to_the_condition(editor_client, condition):
+    creatine_kinase = OrderableTest.objects.create(
+        slug="creatine-kinase",
+        name="Creatine kinase (CK)",
+        kind=OrderableTest.Kind.BLOOD,
+        code_system=OrderableTest.CodeSystem.LOINC,
+        code="2157-6",
+    )
+    data = form_data(editor_client.get(change_url(condition)))
+    assert len(data["tests"]) == 9
+    data["tests"].append(str(creatine_kinase.pk))
+
+    assert editor_client.post(change_url(condition), data).status_code == 302
+
+    assert creatine_kinase in condition.tests.all()
+    assert condition.tests.count() == 10
+    assert "Creatine kinase (CK)" in editor_client.get(PUBLIC_PAGE).text
+
+
+def test_nesting_typed_in_the_items_outline_is_nested_on_the_public_page(editor_client, condition):
+    data = form_data(editor_client.get(change_url(condition)))
+    home_care = prefix_where(data, "kind", "home_care")
+    data[f"{home_care}-items_outline"] = [
+        "- Rest the muscle\r\n"
+        "  - Sleep well\r\n"
+        "    - In a dark, quiet room\r\n"
+        "  - Take breaks from screens\r\n"
+        "- Cut down on <strong>caffeine</strong>"
+    ]
+
+    assert editor_client.post(change_url(condition), data).status_code == 302
+
+    page = compact(editor_client.get(PUBLIC_PAGE).text)
+    assert (
+        "<ul><li>Rest the muscle"
+        "<ul><li>Sleep well<ul><li>In a dark, quiet room</li></ul></li>"
+        "<li>Take breaks from screens</li></ul></li>"
+        "<li>Cut down on <strong>caffeine</strong></li></ul>"
+    ) in page
+    section = condition.sections.get(kind=Section.Kind.HOME_CARE)
+    rest = section.items.get(text="Rest the muscle")
+    assert [child.text for child in rest.children.all()] == [
+        "Sleep well",
+        "Take breaks from screens",
+    ]
+
+
+def test_items_outline_shows_the_saved_nesting(editor_client, condition):
+    data = form_data(editor_client.get(change_url(condition)))
+    causes = prefix_where(data, "kind", "causes")
+    outline = data[f"{causes}-items_outline"][0]
+    assert outline.splitlines()[-4:] == [
+        "- Harmless (benign) twitches that are not caused by any disease",
+        "  - Often felt in the eyelids, the calf or the thumb",
+        "  - Common and normal, and often brought on by stress or worry",
+        "  - Come and go, and stop within a few days",
+    ]
+
+
+def test_publish_button_publishes_a_draft(editor_client, draft, editor):
+    assert editor_client.get(PUBLIC_PAGE).status_code == 404
+    change_page = editor_client.get(change_url(draft)).text
+    assert reverse("admin:conditions_condition_publish", args=[draft.pk]) in change_page
+
+    response = editor_client.post(reverse("admin:conditions_condition_publish", args=[draft.pk]))
+
+    assert response.status_code == 302
+    assert response.url == change_url(draft)
+    draft.refresh_from_db()
+    assert draft.is_published
+    assert draft.versions.first().note == "Published"
+    assert editor_client.get(PUBLIC_PAGE).status_code == 200
+
+
+def test_publishing_twice_leaves_the_condition_published(editor_client, draft):
+    url = reverse("admin:conditions_condition_publish", args=[draft.pk])
+    editor_client.post(url)
+    editor_client.post(url)  # a double click, or a second editor's stale page
+    draft.refresh_from_db()
+    assert draft.is_published
+    assert editor_client.get(PUBLIC_PAGE).status_code == 200
+
+
+def test_return_to_draft_button_hides_the_public_page(editor_client, condition):
+    change_page = editor_client.get(change_url(condition)).text
+    unpublish_url = reverse("admin:conditions_condition_unpublish", args=[condition.pk])
+    assert unpublish_url in change_page
+    assert "Return to draft" in change_page
+
+    editor_client.post(unpublish_url)
+
+    condition.refresh_from_db()
+    assert condition.status == Condition.Status.DRAFT
+    assert editor_client.get(PUBLIC_PAGE).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["publish", "unpublish"])
+def test_publish_endpoints_refuse_get(editor_client, draft, name):
+    response = editor_client.get(reverse(f"admin:conditions_condition_{name}", args=[draft.pk]))
+    assert response.status_code == 405
+    draft.refresh_from_db()
+    assert draft.status == Condition.Status.DRAFT
+
+
+def test_publish_of_an_unknown_condition_is_404(editor_client, db):
+    response = editor_client.post(reverse("admin:conditions_condition_publish", args=[999]))
+    assert response.status_code == 404
+
+
+def test_publish_selected_action_publishes_from_the_list(editor_client, draft):
+    response = editor_client.post(
+        reverse("admin:conditions_condition_changelist"),
+        {"action": "publish_selected", "_selected_action": [draft.pk]},
+        follow=True,
+    )
+    assert "Published 1 condition(s)." in response.text
+    draft.refresh_from_db()
+    assert draft.is_published
+    assert "Isaac syndrome" in editor_client.get(PUBLIC_PAGE).text
+
+
+def test_restoring_an_earlier_version_brings_back_the_public_content(editor_client, condition):
+    data = form_data(editor_client.get(change_url(condition)))
+    data[f"{prefix_where(data, 'key', 'pregnant')}-wording"] = ["Could you be pregnant?"]
+    editor_client.post(change_url(condition), data)
+    assert "Could you be pregnant?" in editor_client.get(PUBLIC_PAGE).text
+
+    response = editor_client.post(
+        reverse("admin:conditions_condition_restore", args=[condition.pk, 1]), follow=True
+    )
+
+    assert "Restored version 1 of “Muscle twitches”." in response.text
+    page = editor_client.get(PUBLIC_PAGE).text
+    assert "Are you pregnant?" in page
+    assert "Could you be pregnant?" not in page
+    assert list(condition.versions.values_list("number", "note")) == [
+        (3, "Restored version 1"),
+        (2, "Edited"),
+        (1, ""),
+    ]
+
+
+def test_restore_refuses_get(editor_client, condition):
+    url = reverse("admin:conditions_condition_restore", args=[condition.pk, 1])
+    assert editor_client.get(url).status_code == 405
+    assert condition.versions.count() == 1
+
+
+def test_restore_of_an_unknown_version_is_404(editor_client, condition):
+    url = reverse("admin:conditions_condition_restore", args=[condition.pk, 99])
+    assert editor_client.post(url).status_code == 404
+
+
+def test_versions_page_lists_versions_with_their_differences(editor_client, condition):
+    data = form_data(editor_client.get(change_url(condition)))
+    data[f"{prefix_where(data, 'key', 'pregnant')}-wording"] = ["Could you be pregnant?"]
+    editor_client.post(change_url(condition), data)
+
+    response = editor_client.get(
+        reverse("admin:conditions_condition_versions", args=[condition.pk])
+    )
+
+    assert response.status_code == 200
+    assert "Versions of “Muscle twitches”" in response.text
+    assert "Same as current" in response.text  # version 2
+    page = unescape(response.text)
+    assert "2 lines added or removed" in page  # version 1 against the current content
+    assert re.search(r'^-\s+"wording": "Are you pregnant\?"$', page, re.MULTILINE)
+    assert re.search(r'^\+\s+"wording": "Could you be pregnant\?"$', page, re.MULTILINE)
+    assert "Restore version 1" in page
+    assert "Restore version 2" not in page  # it is the current content
+    assert "eddie.editor" in page
+
+
+def test_preview_shows_a_draft_that_the_public_cannot_see(editor_client, draft):
+    response = editor_client.get(reverse("admin:conditions_condition_preview", args=[draft.pk]))
+
+    assert response.status_code == 200
+    assert "This condition is a draft: the public cannot see it." in response.text
+    assert "Isaac syndrome" in response.text
+    public = editor_client.get(PUBLIC_PAGE)
+    assert public.status_code == 404
+    assert "Isaac syndrome" not in public.text
+
+
+# Who may do what
+
+
+def _admin_urls(condition):
+    return {
+        "change": change_url(condition),
+        "publish": reverse("admin:conditions_condition_publish", args=[condition.pk]),
+        "unpublish": reverse("admin:conditions_condition_unpublish", args=[condition.pk]),
+        "restore": reverse("admin:conditions_condition_restore", args=[condition.pk, 1]),
+        "preview": reverse("admin:conditions_condition_preview", args=[condition.pk]),
+        "versions": reverse("admin:conditions_condition_versions", args=[condition.pk]),
+    }
+
+
+@pytest.mark.parametrize("who", ["front_desk", "anonymous"])
+@pytest.mark.parametrize("page", ["change", "publish", "unpublish", "restore", "preview"])
+def test_people_who_are_not_staff_are_sent_to_the_admin_login(client, request, draft, who, page):
+    if who == "front_desk":
+        client.force_login(request.getfixturevalue("front_desk"))
+    url = _admin_urls(draft)[page]
+
+    response = client.post(url) if page in {"publish", "unpublish", "restore"} else client.get(url)
+
+    assert response.status_code == 302
+    assert response.url.startswith(f"/admin/login/?next={url}")
+    draft.refresh_from_db()
+    assert draft.status == Condition.Status.DRAFT
+    assert draft.versions.count() == 1
+
+
+@pytest.mark.parametrize("page", ["publish", "unpublish", "restore"])
+def test_provider_cannot_publish_unpublish_or_restore(provider_client, condition, page):
+    response = provider_client.post(_admin_urls(condition)[page])
+    assert response.status_code == 403
+    condition.refresh_from_db()
+    assert condition.is_published
+    assert condition.versions.count() == 1
+
+
+def test_provider_cannot_change_a_condition(client, editor, provider, condition):
+    client.force_login(editor)
+    data = form_data(client.get(change_url(condition)))
+    data[f"{prefix_where(data, 'key', 'pregnant')}-wording"] = ["Could you be pregnant?"]
+    client.force_login(provider)
+
+    response = client.post(change_url(condition), data)
+
+    assert response.status_code == 403
+    assert condition.questions.get(key="pregnant").wording == "Are you pregnant?"
+    assert condition.versions.count() == 1
+
+
+def test_provider_can_read_but_not_publish_from_the_list(provider_client, draft):
+    response = provider_client.post(
+        reverse("admin:conditions_condition_changelist"),
+        {"action": "publish_selected", "_selected_action": [draft.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Publish selected conditions" not in response.text
+    draft.refresh_from_db()
+    assert draft.status == Condition.Status.DRAFT
+
+
+def test_provider_sees_versions_and_preview_without_restore_or_publish_buttons(
+    provider_client, condition
+):
+    urls = _admin_urls(condition)
+    versions = provider_client.get(urls["versions"])
+    assert versions.status_code == 200
+    assert "Restore version" not in versions.text
+    assert provider_client.get(urls["preview"]).status_code == 200
+    change_page = provider_client.get(urls["change"]).text
+    assert urls["unpublish"] not in change_page
+    assert urls["publish"] not in change_page
+
+
+def test_question_keys_stay_put_when_an_editor_rewords_them(editor_client, condition):
+    before = dict(HistoryQuestion.objects.values_list("pk", "key"))
+    data = form_data(editor_client.get(change_url(condition)))
+    for name in [name for name in data if name.endswith("-wording") and "__prefix__" not in name]:
+        data[name] = [data[name][0] + " (please say)"]
+    editor_client.post(change_url(condition), data)
+    assert dict(HistoryQuestion.objects.values_list("pk", "key")) == before
