@@ -4,10 +4,13 @@ import datetime
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Field, Fieldset, Layout, Row
+from crispy_forms.layout import Column, Field, Layout, LayoutObject, Row
+from crispy_forms.utils import TEMPLATE_PACK
 from django import forms
 from django.contrib.auth import get_user_model
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import escape
 
 from conditions.models import Condition, HistoryQuestion
 
@@ -127,6 +130,32 @@ class CancelVisitForm(forms.Form):
     )
 
 
+class QuestionFieldset(LayoutObject):
+    """A question answered in more than one field (a duration), under its wording.
+
+    crispy's Fieldset renders its legend as a template; a question's wording is content,
+    so it is shown here as plain text.
+    """
+
+    template = "intake/includes/question_fieldset.html"
+
+    def __init__(self, question, *fields, required):
+        self.question = question
+        self.required = required
+        self.fields = list(fields)
+
+    def render(self, form, context, template_pack=TEMPLATE_PACK, **kwargs):
+        return render_to_string(
+            self.template,
+            {
+                "question": self.question,
+                "required": self.required,
+                "help_id": f"help_{form.field_name(self.question)}",
+                "fields": self.get_rendered_fields(form, context, template_pack, **kwargs),
+            },
+        )
+
+
 class IntakeForm(forms.Form):
     """The history questions of a visit's condition that apply to its patient.
 
@@ -160,9 +189,13 @@ class IntakeForm(forms.Form):
         required = question.required and self.completing
         common = {
             "label": question.wording,
-            "help_text": question.help_text,
+            # Crispy shows help text as HTML; a question's help text is content, not markup.
+            "help_text": escape(question.help_text),
             "required": required,
-            "error_messages": {"required": "Answer this question."},
+            "error_messages": {
+                "required": "Answer this question.",
+                "invalid_choice": "Choose one of the answers shown.",
+            },
         }
         match question.answer_type:
             case Types.DATE:
@@ -174,26 +207,29 @@ class IntakeForm(forms.Form):
                     max_value=Decimal("99999"),
                     decimal_places=2,
                     required=required,
-                    help_text=question.help_text,
                     error_messages={"required": "Give a number.", "invalid": "Give a number."},
                 )
                 self.fields[f"{name}_unit"] = forms.ChoiceField(
                     label="Unit",
                     choices=[("", "Choose a unit"), *Answer.DurationUnit.choices],
                     required=required,
-                    error_messages={"required": "Choose a unit."},
+                    error_messages={
+                        "required": "Choose a unit.",
+                        "invalid_choice": "Choose one of the units shown.",
+                    },
                 )
                 for part in ("amount", "unit"):
                     self.fields[f"{name}_{part}"].summary_label = question.wording
-                return Fieldset(
-                    question.wording,
+                return QuestionFieldset(
+                    question,
                     Row(
                         Column(
                             Field(f"{name}_amount", min="0.01", step="any"),
                             css_class="col-6 col-md-3",
                         ),
-                        Column(f"{name}_unit", css_class="col-6 col-md-3"),
+                        Column(f"{name}_unit", css_class="col-6 col-md-4"),
                     ),
+                    required=required,
                 )
             case Types.YES_NO:
                 self.fields[name] = forms.ChoiceField(

@@ -2,6 +2,8 @@
 
 import datetime
 import json
+from collections import defaultdict
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,58 @@ def intake_data():
         return {**data, "intake_version": visit.intake_version, "action": action}
 
     return build
+
+
+class _FormValues(HTMLParser):
+    """What a browser would submit from a page's forms: name -> list of values."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.values = defaultdict(list)
+        self._select = None
+        self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name:
+            kind = attrs.get("type", "text")
+            if kind in ("checkbox", "radio"):
+                if "checked" in attrs:
+                    self.values[name].append(attrs.get("value", "on"))
+            elif kind not in ("submit", "button"):
+                self.values[name].append(attrs.get("value", ""))
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.values[self._select].append(attrs.get("value", ""))
+        elif tag == "textarea":
+            self._textarea = name
+            self.values[name].append("")
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.values[self._textarea][-1] += data
+
+
+@pytest.fixture
+def form_values():
+    """Read a page's form fields back as a browser would submit them (name -> values)."""
+
+    def read(html):
+        parser = _FormValues()
+        parser.feed(html)
+        # A textarea's first newline is not part of its value (HTML parsing rules).
+        return {
+            name: [value.removeprefix("\n") for value in values]
+            for name, values in parser.values.items()
+            if name != "csrfmiddlewaretoken"
+        }
+
+    return read
