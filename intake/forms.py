@@ -126,7 +126,13 @@ class VisitForm(forms.Form):
 
 class CancelVisitForm(forms.Form):
     reason = forms.CharField(
-        label="Reason for cancelling", max_length=300, widget=forms.Textarea(attrs={"rows": 2})
+        label="Reason for cancelling",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "required": "Give a reason for cancelling the visit.",
+            "max_length": "Keep the reason to 300 characters or fewer.",
+        },
     )
 
 

@@ -183,7 +183,7 @@ def visit_cancel(request, pk):
             messages.success(request, "Visit cancelled.")
             return redirect(visit)
     else:
-        messages.error(request, "Give a reason for cancelling the visit.")
+        messages.error(request, " ".join(form.errors["reason"]))
     return redirect(visit)
 
 

@@ -35,6 +35,10 @@ def cancel_visit(*, visit, reason, by, request=None):
     with transaction.atomic():
         # Staff cancelling while someone else records the intake: the row lock orders them.
         visit = Visit.objects.select_for_update().get(pk=visit.pk)
+        if visit.status == Visit.Status.CANCELLED:
+            # move_to accepts a move to the same status; a second cancel must not
+            # replace the reason that was recorded.
+            raise ValidationError("This visit is already cancelled.")
         visit.move_to(Visit.Status.CANCELLED)
         visit.cancel_reason = reason[:300]
         visit.save(update_fields=["status", "cancel_reason", "updated_at"])
