@@ -90,6 +90,13 @@ class PatientSearchForm(forms.Form):
 class DayForm(forms.Form):
     day = forms.DateField(label="Day", required=False, widget=DateInput())
 
+    def clean_day(self):
+        day = self.cleaned_data["day"]
+        # A day's bounds are worked out as datetimes, which end at year 9999.
+        if day and not 1900 <= day.year <= 2100:
+            raise forms.ValidationError("Choose a day between the years 1900 and 2100.")
+        return day
+
 
 class VisitForm(forms.Form):
     condition = forms.ModelChoiceField(queryset=Condition.objects.published(), empty_label=None)
