@@ -5,7 +5,9 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminTextareaWidget
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -51,6 +53,7 @@ class SectionInline(admin.StackedInline):
     form = SectionForm
     extra = 0
     ordering = ["position", "id"]
+    fields = [("position", "kind"), "heading", "body", "items_outline"]
 
 
 class HistoryQuestionInline(admin.StackedInline):
@@ -66,6 +69,7 @@ class HistoryQuestionInline(admin.StackedInline):
         "choices",
         ("applies_to", "min_age", "max_age"),
     ]
+    formfield_overrides = {models.TextField: {"widget": AdminTextareaWidget(attrs={"rows": 4})}}
 
 
 class RedFlagRuleInline(admin.TabularInline):
@@ -89,6 +93,7 @@ class ConditionAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["status", "published_at", "updated_at"]
     filter_horizontal = ["tests"]
+    formfield_overrides = {models.TextField: {"widget": AdminTextareaWidget(attrs={"rows": 4})}}
     fieldsets = [
         (None, {"fields": ["title", "slug", ("status", "published_at", "updated_at")]}),
         ("Page opening", {"fields": ["definition", "alternative_names"]}),

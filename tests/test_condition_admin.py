@@ -302,8 +302,10 @@ def test_versions_page_lists_versions_with_their_differences(editor_client, cond
     assert "Same as current" in response.text  # version 2
     page = unescape(response.text)
     assert "2 lines added or removed" in page  # version 1 against the current content
-    assert re.search(r'^-\s+"wording": "Are you pregnant\?"$', page, re.MULTILINE)
-    assert re.search(r'^\+\s+"wording": "Could you be pregnant\?"$', page, re.MULTILINE)
+    assert re.search(r'<span class="diff-removed">-\s+"wording": "Are you pregnant\?"</span>', page)
+    assert re.search(
+        r'<span class="diff-added">\+\s+"wording": "Could you be pregnant\?"</span>', page
+    )
     assert "Restore version 1" in page
     assert "Restore version 2" not in page  # it is the current content
     assert "eddie.editor" in page
