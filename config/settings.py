@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "bootstrap",
     "crispy_forms",
     "crispy_bootstrap5",
+    "django_tasks_db",
     "audit",
     "conditions",
     "intake",
@@ -183,10 +184,30 @@ if not (DEBUG or TESTING):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "filters": {"redact_tokens": {"()": "config.log_filters.RedactPreVisitTokens"}},
     "loggers": {
         # Request lines can carry a pre-visit token; the runserver access log is kept quiet.
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+
+# Background tasks: run at once by default; set TASKS_BACKEND=database in production and
+# run `manage.py db_worker` beside the web processes.
+if os.environ.get("TASKS_BACKEND") == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+else:
+    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+# Pre-visit links: the address patients are sent (never taken from a request's Host
+# header), and how long a link lasts at most.
+PREVISIT_BASE_URL = os.environ.get("PREVISIT_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+PREVISIT_LINK_DAYS = int(os.environ.get("PREVISIT_LINK_DAYS", "7"))
+# Failed link or date-of-birth tries one client address may make in a window.
+PREVISIT_MAX_FAILURES = int(os.environ.get("PREVISIT_MAX_FAILURES", "20"))
+PREVISIT_FAILURE_WINDOW_MINUTES = int(os.environ.get("PREVISIT_FAILURE_WINDOW_MINUTES", "15"))
+CLINIC_NAME = os.environ.get("CLINIC_NAME", "Riverside Neurology Clinic")
+CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "555-0100")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="conditions:list", permanent=False)),
     path("conditions/", include("conditions.urls")),
     path("staff/", include("intake.urls")),
+    path("v/", include("intake.patient_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -151,6 +151,15 @@ def _current_fields(answer):
 
 
 def _fill(answer, question, value, *, position, source, by):
+    if (
+        answer.pk
+        and source == Answer.Source.STAFF
+        and (answer.source == Answer.Source.PATIENT or answer.patient_answer)
+    ):
+        # A staff correction of the patient's own answer: keep what the patient said.
+        answer.patient_answer = answer.patient_answer or answer.display or "(no answer)"
+        answer.corrected_by = by
+        answer.corrected_at = timezone.now()
     for field, field_value in _typed_fields(question, value).items():
         setattr(answer, field, field_value)
     answer.question = question

@@ -326,3 +326,54 @@ class IntakeForm(forms.Form):
                 case _:
                     initial[name] = answer.value
         return initial
+
+
+class DateOfBirthForm(forms.Form):
+    """Day, month and year as three boxes in one fieldset, as people know their birthday."""
+
+    day = forms.IntegerField(
+        label="Day",
+        min_value=1,
+        max_value=31,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "bday-day", "size": 2, "maxlength": 2}
+        ),
+        error_messages={"required": "Enter the day.", "invalid": "Enter the day as a number."},
+    )
+    month = forms.IntegerField(
+        label="Month",
+        min_value=1,
+        max_value=12,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "bday-month", "size": 2, "maxlength": 2}
+        ),
+        error_messages={
+            "required": "Enter the month.",
+            "invalid": "Enter the month as a number, for example 3 for March.",
+        },
+    )
+    year = forms.IntegerField(
+        label="Year",
+        min_value=1900,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "bday-year", "size": 4, "maxlength": 4}
+        ),
+        error_messages={
+            "required": "Enter the year.",
+            "invalid": "Enter the year as 4 numbers, for example 1985.",
+        },
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        parts = [cleaned.get(name) for name in ("day", "month", "year")]
+        if None in parts:
+            return cleaned
+        try:
+            born = datetime.date(parts[2], parts[1], parts[0])
+        except ValueError:
+            raise forms.ValidationError("Enter a real date of birth.") from None
+        if born > timezone.localdate():
+            raise forms.ValidationError("Your date of birth must be in the past.")
+        cleaned["date_of_birth"] = born
+        return cleaned

@@ -278,6 +278,13 @@ class Answer(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     answered_at = models.DateTimeField(default=timezone.now)
+    patient_answer = models.TextField(
+        blank=True, help_text="What the patient answered, kept when staff correct it."
+    )
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    corrected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["position", "id"]
@@ -513,3 +520,102 @@ class OrderAddendum(models.Model):
 
     def __str__(self):
         return f"Addendum to {self.order} by {self.added_by}"
+
+
+class PreVisitLink(models.Model):
+    """A link that lets a patient answer one visit's questions before it, with no account.
+
+    Only a SHA-256 hash of the token is stored; the token itself exists only in the
+    e-mail (or on the screen of the staff member who showed it) and in the patient's
+    address bar.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SHOWN = "shown", "Shown to staff to copy"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Being sent"
+        ACTIVE = "active", "Active"
+        SUBMITTED = "submitted", "Submitted"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+        LOCKED = "locked", "Locked after wrong dates of birth"
+        FAILED = "failed", "Could not be sent"
+
+    MAX_DOB_ATTEMPTS = 5
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="previsit_links")
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    channel = models.CharField(max_length=10, choices=Channel)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_error = models.CharField(max_length=300, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoke_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | ~Q(revoke_reason=""),
+                name="revoked_link_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Pre-visit link {self.pk} ({self.get_state_display().lower()})"
+
+    @property
+    def state(self):
+        if self.revoked_at:
+            return self.State.REVOKED
+        if self.locked_at:
+            return self.State.LOCKED
+        if self.submitted_at:
+            return self.State.SUBMITTED
+        if self.send_error:
+            return self.State.FAILED
+        if self.expires_at <= timezone.now():
+            return self.State.EXPIRED
+        if not self.token_hash:
+            return self.State.PENDING
+        return self.State.ACTIVE
+
+    def get_state_display(self):
+        return self.State(self.state).label
+
+    @property
+    def attempts_left(self):
+        return max(self.MAX_DOB_ATTEMPTS - self.failed_attempts, 0)
+
+
+class AccessAttempt(models.Model):
+    """Failed pre-visit link requests per client address and time window.
+
+    Kept in the database so that the limit holds across all of the app's processes.
+    """
+
+    client = models.CharField(max_length=64, help_text="A hash of the client address.")
+    window_start = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "window_start"], name="one_row_per_window")
+        ]
+
+    def __str__(self):
+        return f"{self.failures} failures from {self.client[:8]} since {self.window_start}"

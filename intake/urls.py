@@ -14,4 +14,8 @@ urlpatterns = [
     path("visits/<int:pk>/intake/", views.visit_intake, name="visit-intake"),
     path("visits/<int:pk>/cancel/", views.visit_cancel, name="visit-cancel"),
     path("visits/<int:pk>/print/", views.visit_print, name="visit-print"),
+    path("visits/<int:pk>/link/send/", views.visit_link_send, name="visit-link-send"),
+    path("visits/<int:pk>/link/show/", views.visit_link_show, name="visit-link-show"),
+    path("visits/<int:pk>/link/revoke/", views.visit_link_revoke, name="visit-link-revoke"),
+    path("visits/<int:pk>/link/reopen/", views.visit_link_reopen, name="visit-link-reopen"),
 ]

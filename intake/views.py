@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import access
+from . import access, links
 from .answers import IntakeConflict, save_answers
 from .forms import CancelVisitForm, DayForm, IntakeForm, PatientForm, PatientSearchForm, VisitForm
 from .models import Patient, TestOrder, Visit
@@ -28,7 +28,7 @@ def today(request):
     if form.is_valid() and form.cleaned_data["day"]:
         day = form.cleaned_data["day"]
     order = "scheduled_at" if request.GET.get("sort") == "time" else "-updated_at"
-    visits = access.listed(request, Visit.objects.on_day(day).for_lists().order_by(order, "id"))
+    visits = access.listed(request, Visit.objects.on_day(day).order_by(order, "id"))
     return render(
         request,
         "intake/today.html",
@@ -104,7 +104,7 @@ def visit_detail(request, pk):
     """Queries: the visit with patient and condition, its answers with who answered, and
     its test orders with who ordered them: a fixed number however many rows there are."""
     visit = access.visit_for(request, pk)
-    answers = visit.answers.select_related("answered_by")
+    answers = visit.answers.all()
     return render(
         request,
         "intake/visit_detail.html",
@@ -112,6 +112,7 @@ def visit_detail(request, pk):
             "visit": visit,
             "answers": answers,
             "orders": visit.test_orders.select_related("ordered_by"),
+            "link": visit.previsit_links.first(),
             "cancel_form": CancelVisitForm(),
         },
     )
@@ -204,3 +205,68 @@ def visit_print(request, pk):
             "printed_at": timezone.now(),
         },
     )
+
+
+@require_POST
+@login_required
+@permission_required("intake.add_previsitlink", raise_exception=True)
+def visit_link_send(request, pk):
+    visit = access.visit_for(request, pk)
+    try:
+        link = links.send_previsit_link(visit=visit, sent_by=request.user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        link.refresh_from_db()
+        if link.send_error:
+            messages.error(request, link.send_error)
+        else:
+            messages.success(request, "The pre-visit link is being e-mailed to the patient.")
+    return redirect(visit)
+
+
+@require_POST
+@login_required
+@permission_required("intake.add_previsitlink", raise_exception=True)
+def visit_link_show(request, pk):
+    """The one time a link's address is shown; it is not stored, so it cannot be shown again."""
+    visit = access.visit_for(request, pk)
+    try:
+        link, url = links.show_previsit_link(visit=visit, shown_to=request.user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(visit)
+    response = render(request, "intake/link_shown.html", {"visit": visit, "link": link, "url": url})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@login_required
+@permission_required("intake.change_previsitlink", raise_exception=True)
+def visit_link_revoke(request, pk):
+    visit = access.visit_for(request, pk)
+    link = visit.previsit_links.filter(revoked_at__isnull=True).first()
+    if link is None:
+        messages.error(request, "There is no link to revoke.")
+    else:
+        links.revoke_link(link=link, by=request.user, request=request)
+        messages.success(request, "The pre-visit link no longer works.")
+    return redirect(visit)
+
+
+@require_POST
+@login_required
+@permission_required("intake.change_previsitlink", raise_exception=True)
+def visit_link_reopen(request, pk):
+    visit = access.visit_for(request, pk)
+    link = visit.previsit_links.filter(submitted_at__isnull=False).first()
+    try:
+        if link is None:
+            raise ValidationError("The patient has not sent their answers through a link.")
+        links.reopen_link(link=link, by=request.user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "The patient can change their answers through the same link.")
+    return redirect(visit)

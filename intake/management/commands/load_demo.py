@@ -28,10 +28,10 @@ DEMO_ACCOUNTS = [
 ]
 # Synthetic patients: invented names, example.org addresses, fictional phone numbers.
 DEMO_PATIENTS = [
-    # given, family, born, sex at birth, visit today at (hour, minute)
-    ("Mara", "Lindqvist", datetime.date(1988, 4, 12), "female", (9, 0)),
-    ("Tobias", "Okafor", datetime.date(1975, 11, 3), "male", (9, 30)),
-    ("Ines", "Vargas", datetime.date(2001, 6, 21), "female", (10, 15)),
+    # given, family, born, sex at birth, minutes from the next full hour to the visit
+    ("Mara", "Lindqvist", datetime.date(1988, 4, 12), "female", 0),
+    ("Tobias", "Okafor", datetime.date(1975, 11, 3), "male", 30),
+    ("Ines", "Vargas", datetime.date(2001, 6, 21), "female", 75),
 ]
 
 
@@ -71,8 +71,10 @@ class Command(BaseCommand):
     def _load_patients(self, clerk):
         condition = Condition.objects.get(slug="muscle-twitches")
         provider = get_user_model().objects.get(username="provider")
-        today = timezone.localdate()
-        for given, family, born, sex, (hour, minute) in DEMO_PATIENTS:
+        # Visits in the coming hours, so that pre-visit links can still be sent.
+        next_hour = timezone.localtime().replace(minute=0, second=0, microsecond=0)
+        next_hour += datetime.timedelta(hours=1)
+        for given, family, born, sex, minutes in DEMO_PATIENTS:
             if Patient.objects.filter(given_name=given, family_name=family).exists():
                 continue
             patient = register_patient(
@@ -87,10 +89,8 @@ class Command(BaseCommand):
             open_visit(
                 patient=patient,
                 condition=condition,
-                scheduled_at=timezone.make_aware(
-                    datetime.datetime.combine(today, datetime.time(hour, minute))
-                ),
+                scheduled_at=next_hour + datetime.timedelta(minutes=minutes),
                 provider=provider,
                 by=clerk,
             )
-            self.stdout.write(f"Created demo patient {patient} with a visit today.")
+            self.stdout.write(f"Created demo patient {patient} with a visit soon.")

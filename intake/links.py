@@ -1,0 +1,290 @@
+"""Pre-visit links: issuing, sending, revoking, checking and reopening them.
+
+A token is 256 random bits from `secrets`; only its SHA-256 hash is stored and it is
+compared in constant time. An e-mailed link's token is made inside the background task
+that sends it, so the plain token is never stored, not even in a task queue.
+"""
+
+import datetime
+import hashlib
+import hmac
+import logging
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.tasks import task
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from audit import trail
+
+from .answers import save_answers
+from .models import AccessAttempt, Answer, PreVisitLink, Visit
+
+logger = logging.getLogger(__name__)
+
+
+def hash_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_url(token):
+    """The link's address, from the configured base URL, never from a request."""
+    return settings.PREVISIT_BASE_URL + reverse("previsit:start", kwargs={"token": token})
+
+
+def _new_token():
+    return secrets.token_urlsafe(32)
+
+
+def _issue(*, visit, by, channel, request):
+    if not visit.intake_is_open:
+        raise ValidationError(
+            f"This visit is {visit.get_status_display().lower()}: no pre-visit link can be sent."
+        )
+    now = timezone.now()
+    expires_at = min(now + datetime.timedelta(days=settings.PREVISIT_LINK_DAYS), visit.scheduled_at)
+    if expires_at <= now:
+        raise ValidationError("The visit time has passed: a pre-visit link would not work.")
+    # Staff sending twice at once: lock the visit so only one link stays active.
+    Visit.objects.select_for_update().get(pk=visit.pk)
+    PreVisitLink.objects.filter(visit=visit, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_by=by, revoke_reason="Replaced by a new link"
+    )
+    link = PreVisitLink.objects.create(
+        visit=visit, channel=channel, created_by=by, expires_at=expires_at
+    )
+    trail.record(
+        action="send",
+        record=link,
+        patient_id=visit.patient_id,
+        request=request,
+        actor=by,
+        channel=channel,
+    )
+    return link
+
+
+def send_previsit_link(*, visit, sent_by, request=None):
+    """Issue a link and e-mail it to the patient in the background."""
+    if not visit.patient.email:
+        raise ValidationError("The patient has no e-mail address. Show a link to copy instead.")
+    with transaction.atomic():
+        link = _issue(visit=visit, by=sent_by, channel=PreVisitLink.Channel.EMAIL, request=request)
+        transaction.on_commit(lambda: email_previsit_link.enqueue(link.pk))
+    return link
+
+
+def show_previsit_link(*, visit, shown_to, request=None):
+    """Issue a link to show once on screen; returns (link, url)."""
+    token = _new_token()
+    with transaction.atomic():
+        link = _issue(visit=visit, by=shown_to, channel=PreVisitLink.Channel.SHOWN, request=request)
+        link.token_hash = hash_token(token)
+        link.sent_at = timezone.now()
+        link.save(update_fields=["token_hash", "sent_at"])
+    return link, link_url(token)
+
+
+@task
+def email_previsit_link(link_id):
+    """Make the link's token and e-mail the link; record a failure for staff to see."""
+    link = PreVisitLink.objects.select_related("visit__patient", "visit__condition").get(pk=link_id)
+    if link.state != PreVisitLink.State.PENDING:
+        return
+    token = _new_token()
+    link.token_hash = hash_token(token)
+    link.save(update_fields=["token_hash"])
+    context = {
+        "visit": link.visit,
+        "url": link_url(token),
+        "expires_at": link.expires_at,
+        "clinic_name": settings.CLINIC_NAME,
+        "clinic_phone": settings.CLINIC_PHONE,
+    }
+    try:
+        send_mail(
+            subject=f"Before your visit to {settings.CLINIC_NAME}",
+            message=render_to_string("intake/emails/previsit_link.txt", context),
+            from_email=None,
+            recipient_list=[link.visit.patient.email],
+        )
+    except Exception as error:  # any mailer failure is shown to staff, not lost
+        # Mail errors can quote the address: log only the link and the kind of error.
+        logger.warning("Pre-visit link %s could not be sent: %s", link.pk, type(error).__name__)
+        link.send_error = (
+            f"The e-mail could not be sent ({type(error).__name__}). "
+            "Try again, or show a link to copy."
+        )
+        link.token_hash = None
+        link.save(update_fields=["send_error", "token_hash"])
+        return
+    link.sent_at = timezone.now()
+    link.save(update_fields=["sent_at"])
+
+
+def revoke_link(*, link, by, request=None, reason="Revoked by staff"):
+    with transaction.atomic():
+        link = PreVisitLink.objects.select_for_update().get(pk=link.pk)
+        if link.revoked_at:
+            return link
+        link.revoked_at = timezone.now()
+        link.revoked_by = by
+        link.revoke_reason = reason
+        link.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+        trail.record(
+            action="revoke",
+            record=link,
+            patient_id=link.visit.patient_id,
+            request=request,
+            actor=by,
+        )
+    return link
+
+
+def reopen_link(*, link, by, request=None):
+    """Let the patient change their submitted answers again through the same link."""
+    with transaction.atomic():
+        link = PreVisitLink.objects.select_for_update().select_related("visit").get(pk=link.pk)
+        if not link.submitted_at:
+            raise ValidationError("The patient has not submitted their answers yet.")
+        if link.revoked_at or link.expires_at <= timezone.now():
+            raise ValidationError("This link no longer works: send a new one instead.")
+        link.submitted_at = None
+        link.save(update_fields=["submitted_at"])
+        visit = Visit.objects.select_for_update().get(pk=link.visit_id)
+        if visit.status == Visit.Status.INTAKE_COMPLETE:
+            visit.move_to(Visit.Status.INTAKE_IN_PROGRESS)
+            visit.save(update_fields=["status", "updated_at"])
+        trail.record(
+            action="update",
+            record=link,
+            patient_id=visit.patient_id,
+            request=request,
+            actor=by,
+            reopened=True,
+        )
+    return link
+
+
+def save_patient_answers(*, link, values, expected_version, submit, request=None):
+    """The patient saving (or submitting, once) their answers through a link."""
+    with transaction.atomic():
+        # A double click or a resubmitted form: the second request waits for this lock,
+        # then finds the link already submitted.
+        link = PreVisitLink.objects.select_for_update().get(pk=link.pk)
+        if link.state != PreVisitLink.State.ACTIVE:
+            raise LinkNotUsable(link.state)
+        visit = save_answers(
+            visit=link.visit,
+            values=values,
+            expected_version=expected_version,
+            complete=submit,
+            source=Answer.Source.PATIENT,
+            request=request,
+            actor_label=f"pre-visit link {link.pk}",
+        )
+        if submit:
+            link.submitted_at = timezone.now()
+            link.save(update_fields=["submitted_at"])
+    return visit
+
+
+class LinkNotUsable(Exception):
+    """The link was revoked, expired, locked or submitted meanwhile."""
+
+    def __init__(self, state):
+        super().__init__(state)
+        self.state = state
+
+
+def find_link(token):
+    """The link for a token, or None; the hash is compared in constant time."""
+    if not token or len(token) > 100:
+        return None
+    wanted = hash_token(token)
+    link = (
+        PreVisitLink.objects.select_related("visit__patient", "visit__condition")
+        .filter(token_hash=wanted)
+        .first()
+    )
+    if link is None or not hmac.compare_digest(link.token_hash, wanted):
+        return None
+    return link
+
+
+def check_date_of_birth(*, link, date_of_birth, request=None):
+    """True if it matches the patient's; five wrong tries lock the link."""
+    with transaction.atomic():
+        link = (
+            PreVisitLink.objects.select_for_update()
+            .select_related("visit__patient")
+            .get(pk=link.pk)
+        )
+        if link.locked_at:
+            return False
+        if date_of_birth == link.visit.patient.date_of_birth:
+            link.verified_at = timezone.now()
+            link.save(update_fields=["verified_at"])
+            return True
+        link.failed_attempts = F("failed_attempts") + 1
+        link.save(update_fields=["failed_attempts"])
+        link.refresh_from_db(fields=["failed_attempts"])
+        if link.failed_attempts >= PreVisitLink.MAX_DOB_ATTEMPTS:
+            link.locked_at = timezone.now()
+            link.save(update_fields=["locked_at"])
+            trail.record(
+                action="update",
+                record=link,
+                patient_id=link.visit.patient_id,
+                request=request,
+                actor_label=f"pre-visit link {link.pk}",
+                locked=True,
+            )
+        return False
+
+
+def mark_opened(link):
+    if link.opened_at is None:
+        PreVisitLink.objects.filter(pk=link.pk, opened_at__isnull=True).update(
+            opened_at=timezone.now()
+        )
+
+
+def _client_key(request):
+    address = request.META.get("REMOTE_ADDR", "")
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{address}".encode()).hexdigest()
+
+
+def _window_start():
+    minutes = settings.PREVISIT_FAILURE_WINDOW_MINUTES
+    now = timezone.now()
+    return now - datetime.timedelta(
+        minutes=now.minute % minutes, seconds=now.second, microseconds=now.microsecond
+    )
+
+
+def too_many_failures(request):
+    """Whether this client address has used up its failed tries for the current window."""
+    attempt = AccessAttempt.objects.filter(
+        client=_client_key(request), window_start=_window_start()
+    ).first()
+    return attempt is not None and attempt.failures >= settings.PREVISIT_MAX_FAILURES
+
+
+def record_failure(request):
+    """Count a bad token or date of birth from this client, in the shared database."""
+    window_start = _window_start()
+    attempt, created = AccessAttempt.objects.get_or_create(
+        client=_client_key(request), window_start=window_start
+    )
+    AccessAttempt.objects.filter(pk=attempt.pk).update(failures=F("failures") + 1)
+    if created:
+        AccessAttempt.objects.filter(
+            window_start__lt=window_start - datetime.timedelta(days=1)
+        ).delete()

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import patient_views
+
+app_name = "previsit"
+
+urlpatterns = [
+    path("<str:token>/", patient_views.start, name="start"),
+    path("<str:token>/questions/", patient_views.questions, name="questions"),
+    path("<str:token>/done/", patient_views.done, name="done"),
+]

@@ -1,0 +1,237 @@
+"""The patient's pre-visit pages at /v/<token>/: no account, one visit, nothing else.
+
+Every request finds the visit from the token alone; nothing the browser sends can
+point at another visit. A patient proves who they are with their date of birth, which
+is remembered in their session for this link only.
+"""
+
+import hmac
+import secrets
+from functools import wraps
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from audit import trail
+from conditions.models import Section
+
+from . import links
+from .answers import IntakeConflict
+from .forms import DateOfBirthForm, IntakeForm
+from .models import PreVisitLink
+
+SESSION_KEY = "previsit-verified"
+FORM_KEY = "previsit-form-key"
+SESSION_SECONDS = 2 * 60 * 60
+# Which page and status a link that cannot be used gets.
+PROBLEMS = {
+    None: ("unknown", 404),
+    PreVisitLink.State.EXPIRED: ("expired", 410),
+    PreVisitLink.State.REVOKED: ("revoked", 410),
+    PreVisitLink.State.SUBMITTED: ("submitted", 410),
+    PreVisitLink.State.LOCKED: ("locked", 403),
+    PreVisitLink.State.FAILED: ("unknown", 404),
+    PreVisitLink.State.PENDING: ("unknown", 404),
+}
+
+
+def patient_page(view):
+    """Headers every patient page sends, the limit on failed tries per address, and the
+    check that a POST came from our own form.
+
+    Django's CSRF check cannot run here: with `Referrer-Policy: no-referrer` browsers
+    send `Origin: null` and no Referer on form posts, which it rightly refuses. Instead a
+    POST must carry the random form key kept in this browser's session (a cookie that
+    is SameSite=Lax, so other sites' posts do not carry it), and must not be marked by
+    the browser as coming from another site.
+    """
+
+    @wraps(view)
+    @csrf_exempt
+    @never_cache
+    def wrapper(request, token, *args, **kwargs):
+        if links.too_many_failures(request):
+            response = _problem(request, "throttled", 429)
+            response["Retry-After"] = str(settings.PREVISIT_FAILURE_WINDOW_MINUTES * 60)
+        elif request.method == "POST" and not _post_from_our_form(request):
+            response = _problem(request, "session", 400)
+        else:
+            request.previsit_form_key = request.session.setdefault(
+                FORM_KEY, secrets.token_urlsafe(32)
+            )
+            response = view(request, token, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return wrapper
+
+
+def _post_from_our_form(request):
+    expected = request.session.get(FORM_KEY)
+    sent = request.POST.get("form_key", "")
+    return (
+        request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+        and expected is not None
+        and hmac.compare_digest(expected, sent)
+    )
+
+
+def _problem(request, problem, status):
+    context = {
+        "problem": problem,
+        "clinic_name": settings.CLINIC_NAME,
+        "clinic_phone": settings.CLINIC_PHONE,
+    }
+    return render(request, "previsit/problem.html", context, status=status)
+
+
+def _is_verified(request, link):
+    return request.session.get(SESSION_KEY, {}).get(str(link.pk)) == link.token_hash
+
+
+def _usable_link(request, token):
+    """(link, None) for a link that can be used now, else (None, the problem response)."""
+    link = links.find_link(token)
+    if link is None:
+        links.record_failure(request)
+    state = link.state if link else None
+    if state == PreVisitLink.State.ACTIVE:
+        return link, None
+    if state == PreVisitLink.State.SUBMITTED and _is_verified(request, link):
+        return None, redirect("previsit:done", token=token)
+    return None, _problem(request, *PROBLEMS[state])
+
+
+@patient_page
+def start(request, token):
+    link, problem = _usable_link(request, token)
+    if problem:
+        return problem
+    links.mark_opened(link)
+    if _is_verified(request, link):
+        return redirect("previsit:questions", token=token)
+    form = DateOfBirthForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if links.check_date_of_birth(
+            link=link, date_of_birth=form.cleaned_data["date_of_birth"], request=request
+        ):
+            request.session.cycle_key()
+            request.session[SESSION_KEY] = {str(link.pk): link.token_hash}
+            request.session.set_expiry(SESSION_SECONDS)
+            return redirect("previsit:questions", token=token)
+        links.record_failure(request)
+        link.refresh_from_db(fields=["failed_attempts", "locked_at"])
+        if link.locked_at:
+            return _problem(request, "locked", 403)
+        form.add_error(
+            None,
+            "The date of birth does not match our records. "
+            f"You can try {link.attempts_left} more time{'s' if link.attempts_left != 1 else ''}.",
+        )
+    return render(request, "previsit/start.html", {**_visit_context(link), "form": form})
+
+
+@patient_page
+def questions(request, token):
+    link, problem = _usable_link(request, token)
+    if problem:
+        return problem
+    if not _is_verified(request, link):
+        return redirect("previsit:start", token=token)
+    visit = link.visit
+    if request.method != "POST":
+        trail.record(
+            action="view",
+            record=visit,
+            patient_id=visit.patient_id,
+            request=request,
+            actor_label=f"pre-visit link {link.pk}",
+        )
+        form = IntakeForm(visit=visit, initial=IntakeForm.initial_for(visit, visit.answers.all()))
+        return _questions_page(request, link, form)
+
+    submitting = request.POST.get("action") == "submit"
+    form = IntakeForm(request.POST, visit=visit, completing=submitting)
+    if form.is_valid():
+        try:
+            links.save_patient_answers(
+                link=link,
+                values=form.cleaned_answers,
+                expected_version=form.cleaned_data["intake_version"],
+                submit=submitting,
+                request=request,
+            )
+        except links.LinkNotUsable:
+            return redirect("previsit:start", token=token)
+        except IntakeConflict:
+            visit.refresh_from_db()
+            form.data = form.data.copy()
+            form.data["intake_version"] = visit.intake_version
+            form.add_error(
+                None,
+                "The clinic changed some of your answers while you were filling this in. "
+                "Check your answers below, then save or send them again.",
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if submitting:
+                return redirect("previsit:done", token=token)
+            return _questions_page(
+                request,
+                link,
+                IntakeForm(visit=visit, initial=IntakeForm.initial_for(visit, visit.answers.all())),
+                saved=True,
+            )
+    return _questions_page(request, link, form)
+
+
+def _questions_page(request, link, form, *, saved=False):
+    visit = link.visit
+    sections = visit.condition.sections.filter(
+        kind__in=[Section.Kind.WHAT_TO_EXPECT, Section.Kind.WHEN_TO_CALL]
+    )
+    return render(
+        request,
+        "previsit/questions.html",
+        {**_visit_context(link), "form": form, "sections": sections, "saved": saved},
+    )
+
+
+@patient_page
+def done(request, token):
+    link = links.find_link(token)
+    if link is None:
+        links.record_failure(request)
+        return _problem(request, "unknown", 404)
+    if link.state != PreVisitLink.State.SUBMITTED or not _is_verified(request, link):
+        return redirect("previsit:start", token=token)
+    visit = link.visit
+    trail.record(
+        action="view",
+        record=visit,
+        patient_id=visit.patient_id,
+        request=request,
+        actor_label=f"pre-visit link {link.pk}",
+    )
+    return render(
+        request,
+        "previsit/done.html",
+        {**_visit_context(link), "answers": visit.answers.all()},
+    )
+
+
+def _visit_context(link):
+    return {
+        "link": link,
+        "visit": link.visit,
+        "clinic_name": settings.CLINIC_NAME,
+        "clinic_phone": settings.CLINIC_PHONE,
+        "now": timezone.now(),
+    }
