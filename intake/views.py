@@ -28,7 +28,7 @@ def today(request):
     if form.is_valid() and form.cleaned_data["day"]:
         day = form.cleaned_data["day"]
     order = "scheduled_at" if request.GET.get("sort") == "time" else "-updated_at"
-    visits = access.listed(request, Visit.objects.on_day(day).order_by(order, "id"))
+    visits = access.listed(request, Visit.objects.on_day(day).for_lists().order_by(order, "id"))
     return render(
         request,
         "intake/today.html",
@@ -104,7 +104,7 @@ def visit_detail(request, pk):
     """Queries: the visit with patient and condition, its answers with who answered, and
     its test orders with who ordered them: a fixed number however many rows there are."""
     visit = access.visit_for(request, pk)
-    answers = visit.answers.all()
+    answers = visit.answers.select_related("answered_by")
     return render(
         request,
         "intake/visit_detail.html",

@@ -1,0 +1,93 @@
+"""The staff pages' query counts do not grow with the number of rows they show.
+
+Each page is counted with 5 rows, then must take exactly as many queries with 50.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from intake.models import Visit
+
+from .factories import AnswerFactory, PatientFactory, UserFactory, VisitFactory, at_today
+
+
+@pytest.fixture
+def same_queries_at_5_and_50(django_assert_num_queries):
+    """Load a page with 5 rows and with 50; the second load takes as many queries.
+
+    `add_row(number)` creates the page's `number`th row; `load()` requests the page.
+    Returns the responses at 5 and at 50 rows.
+    """
+
+    def check(*, add_row, load):
+        for number in range(5):
+            add_row(number)
+        load()  # once first, so caches filled on first use do not count
+        with CaptureQueriesContext(connection) as at_5:
+            small = load()
+        for number in range(5, 50):
+            add_row(number)
+        with django_assert_num_queries(len(at_5)):
+            large = load()
+        return small, large
+
+    return check
+
+
+def test_today_takes_as_many_queries_for_50_visits_as_for_5(
+    desk_client, condition, same_queries_at_5_and_50
+):
+    def add_row(number):
+        VisitFactory(
+            patient=PatientFactory(),
+            provider=UserFactory(),
+            scheduled_at=at_today(7 + number % 12, number),
+            red_flags=[{"message": f"Flag {number}", "reason": "A reason"}],
+            status=Visit.Status.INTAKE_COMPLETE,
+        )
+
+    small, large = same_queries_at_5_and_50(
+        add_row=add_row, load=lambda: desk_client.get("/staff/")
+    )
+
+    assert (small.text.count("Flag "), large.text.count("Flag ")) == (5, 50)
+
+
+def test_patient_search_takes_as_many_queries_for_50_matches_as_for_5(
+    desk_client, same_queries_at_5_and_50
+):
+    small, large = same_queries_at_5_and_50(
+        add_row=lambda number: PatientFactory(family_name="Lee"),
+        load=lambda: desk_client.post("/staff/patients/", {"q": "Lee"}),
+    )
+
+    assert small.context["page"].paginator.count == 5
+    assert large.context["page"].paginator.count == 50
+    assert len(large.context["page"].object_list) == 25
+
+
+def test_the_patient_page_takes_as_many_queries_for_50_visits_as_for_5(
+    desk_client, condition, same_queries_at_5_and_50
+):
+    patient = PatientFactory()
+
+    small, large = same_queries_at_5_and_50(
+        add_row=lambda number: VisitFactory(
+            patient=patient, provider=UserFactory(), scheduled_at=at_today(9, days=-number)
+        ),
+        load=lambda: desk_client.get(f"/staff/patients/{patient.pk}/"),
+    )
+
+    assert large.text.count('href="/staff/visits/') == 50
+
+
+def test_the_visit_page_takes_as_many_queries_for_50_answers_as_for_5(
+    desk_client, visit, same_queries_at_5_and_50
+):
+    small, large = same_queries_at_5_and_50(
+        add_row=lambda number: AnswerFactory(visit=visit, answered_by=UserFactory()),
+        load=lambda: desk_client.get(f"/staff/visits/{visit.pk}/"),
+    )
+
+    assert (small.text.count("Question number "), large.text.count("Question number ")) == (5, 50)
