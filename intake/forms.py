@@ -20,6 +20,9 @@ from .roles import PROVIDER
 
 Types = HistoryQuestion.AnswerType
 YES_NO = [("yes", "Yes"), ("no", "No")]
+# The years a day list or a new visit may be on: far enough for any real use, and clear
+# of the ends of Python's datetimes once a day is turned into aware times.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
 class DateInput(forms.DateInput):
@@ -93,8 +96,10 @@ class DayForm(forms.Form):
     def clean_day(self):
         day = self.cleaned_data["day"]
         # A day's bounds are worked out as datetimes, which end at year 9999.
-        if day and not 1900 <= day.year <= 2100:
-            raise forms.ValidationError("Choose a day between the years 1900 and 2100.")
+        if day and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise forms.ValidationError(
+                f"Choose a day between the years {FIRST_YEAR} and {LAST_YEAR}."
+            )
         return day
 
 
@@ -120,6 +125,13 @@ class VisitForm(forms.Form):
         )
         self.helper = FormHelper()
         self.helper.form_tag = False
+
+    def clean_scheduled_date(self):
+        day = self.cleaned_data["scheduled_date"]
+        # Far-off years overflow when the time is made aware and stored as UTC.
+        if day.year > LAST_YEAR:
+            raise forms.ValidationError("Check the year of the visit.")
+        return day
 
     def clean(self):
         cleaned = super().clean()
