@@ -104,6 +104,8 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
             _validated_save(section, f"section {position}")
             save_items(section, section_doc.get("items", []))
 
+        # The old red flags go first: they hold on to the questions they refer to.
+        condition.red_flag_rules.all().delete()
         _save_questions(condition, document.get("questions", []))
         _save_red_flags(condition, document.get("red_flags", []))
         condition.tests.set(_save_tests(document.get("tests", [])))
@@ -140,7 +142,6 @@ def _save_questions(condition, question_docs):
 
 
 def _save_red_flags(condition, rule_docs):
-    condition.red_flag_rules.all().delete()
     questions = {question.key: question for question in condition.questions.all()}
     for position, rule_doc in enumerate(rule_docs, start=1):
         question = questions.get(rule_doc.get("question"))

@@ -213,6 +213,15 @@ class HistoryQuestion(models.Model):
             raise ValidationError({"choices": "Each choice must be different."})
         if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
             raise ValidationError({"max_age": "The maximum age must not be below the minimum."})
+        # A red flag whose choice or date has gone would never fire again, silently.
+        for rule in self.red_flag_rules.all() if self.pk else []:
+            try:
+                rule.check_fits(self)
+            except ValidationError as error:
+                raise ValidationError(
+                    f"The red flag “{rule.message}” depends on this question: "
+                    f"{' '.join(error.messages)} Change or delete the red flag first."
+                ) from error
 
     def applies_to_patient(self, *, sex_at_birth, age):
         """Whether this question is asked of a patient of this sex at birth and age."""
@@ -236,8 +245,10 @@ class RedFlagRule(models.Model):
     condition = models.ForeignKey(
         Condition, on_delete=models.CASCADE, related_name="red_flag_rules"
     )
+    # Deleting a question must not silently drop its red flags; deleting the whole
+    # condition takes both.
     question = models.ForeignKey(
-        HistoryQuestion, on_delete=models.CASCADE, related_name="red_flag_rules"
+        HistoryQuestion, on_delete=models.RESTRICT, related_name="red_flag_rules"
     )
     kind = models.CharField(max_length=20, choices=Kind)
     choice = models.CharField(
@@ -274,9 +285,12 @@ class RedFlagRule(models.Model):
     def clean(self):
         if self.question_id is None:
             return
-        question = self.question
-        if self.condition_id and question.condition_id != self.condition_id:
+        if self.condition_id and self.question.condition_id != self.condition_id:
             raise ValidationError({"question": "Choose a question of this condition."})
+        self.check_fits(self.question)
+
+    def check_fits(self, question):
+        """Raise ValidationError unless this rule can fire on the question as it stands."""
         if self.kind == self.Kind.LONGER_THAN:
             if question.answer_type != HistoryQuestion.AnswerType.DATE:
                 raise ValidationError({"question": "“More than … days ago” needs a date question."})
@@ -294,7 +308,10 @@ class RedFlagRule(models.Model):
             )
             if self.choice_value not in allowed:
                 raise ValidationError(
-                    {"choice": "Write one of the question’s choices exactly as it is written."}
+                    {
+                        "choice": f"“{self.choice}” is not one of the question’s choices; "
+                        "write the choice exactly as the question does."
+                    }
                 )
 
 

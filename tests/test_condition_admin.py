@@ -406,3 +406,53 @@ def test_question_keys_stay_put_when_an_editor_rewords_them(editor_client, condi
         data[name] = [data[name][0] + " (please say)"]
     editor_client.post(change_url(condition), data)
     assert dict(HistoryQuestion.objects.values_list("pk", "key")) == before
+
+
+# Red flags hang on questions: editing a question must not silently disarm them.
+
+
+def test_removing_a_choice_that_raises_a_red_flag_is_refused(editor_client, condition):
+    data = form_data(editor_client.get(change_url(condition)))
+    other_symptoms = prefix_where(data, "key", "other-symptoms")
+    choices = data[f"{other_symptoms}-choices"][0].splitlines()
+    data[f"{other_symptoms}-choices"] = ["\n".join(c for c in choices if c != "Weakness")]
+
+    response = editor_client.post(change_url(condition), data)
+
+    assert response.status_code == 200
+    assert "The red flag “Reports weakness” depends on this question" in unescape(response.text)
+    question = condition.questions.get(key="other-symptoms")
+    assert "Weakness" in question.choices
+    assert condition.red_flag_rules.filter(choice="Weakness").exists()
+
+
+def test_changing_the_type_of_a_date_question_with_a_days_rule_is_refused(editor_client, condition):
+    data = form_data(editor_client.get(change_url(condition)))
+    data[f"{prefix_where(data, 'key', 'first-noticed')}-answer_type"] = ["free_text"]
+
+    response = editor_client.post(change_url(condition), data)
+
+    assert response.status_code == 200
+    assert "needs a date question" in unescape(response.text)
+    assert condition.questions.get(key="first-noticed").answer_type == "date"
+
+
+def test_deleting_a_question_that_raises_red_flags_is_refused(editor_client, condition):
+    data = form_data(editor_client.get(change_url(condition)))
+    data[f"{prefix_where(data, 'key', 'other-symptoms')}-DELETE"] = ["on"]
+
+    response = editor_client.post(change_url(condition), data)
+
+    assert response.status_code == 200
+    assert "would require deleting the following protected related objects" in response.text
+    assert "Reports weakness" in response.text
+    assert condition.questions.filter(key="other-symptoms").exists()
+    assert condition.red_flag_rules.count() == 5
+
+
+def test_a_question_without_red_flags_can_still_be_deleted(editor_client, condition):
+    data = form_data(editor_client.get(change_url(condition)))
+    data[f"{prefix_where(data, 'key', 'same-place')}-DELETE"] = ["on"]
+
+    assert editor_client.post(change_url(condition), data).status_code == 302
+    assert not condition.questions.filter(key="same-place").exists()

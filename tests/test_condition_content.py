@@ -165,3 +165,29 @@ def test_restoring_an_earlier_version_brings_its_content_back_as_a_new_version(
     latest = condition.versions.first()
     assert (latest.number, latest.note, latest.created_by) == (3, "Restored version 1", editor)
     assert ConditionVersion.objects.filter(condition=condition).count() == 3
+
+
+def test_a_document_may_change_questions_and_their_red_flags_together(condition, demo_document):
+    other_symptoms = demo_document["questions"][-1]
+    other_symptoms["choices"] = ["Tiredness", "Weakness in an arm or leg", "None of these"]
+    demo_document["red_flags"] = [
+        {
+            "question": "other-symptoms",
+            "kind": "answer_includes",
+            "choice": "Weakness in an arm or leg",
+            "message": "Reports limb weakness",
+        }
+    ]
+    demo_document["questions"] = [q for q in demo_document["questions"] if q["key"] != "how-often"]
+
+    save_condition(demo_document)
+
+    assert list(condition.red_flag_rules.values_list("choice", flat=True)) == [
+        "Weakness in an arm or leg"
+    ]
+    assert not condition.questions.filter(key="how-often").exists()
+
+
+def test_deleting_a_condition_takes_its_questions_and_red_flags_with_it(condition):
+    condition.delete()
+    assert not Condition.objects.exists()
