@@ -1,0 +1,121 @@
+"""Staff page timings as the data grows, against a baseline page measured in the same run.
+
+    .venv/bin/python bench/pages.py            # a throwaway SQLite database
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinic_bench .venv/bin/python bench/pages.py
+
+Prints, for each page and data size, the median time per request, the ratio to the
+baseline (the public condition list), and the number of queries.
+"""
+
+import datetime
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "1")
+if "DATABASE_URL" not in os.environ:
+    os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import Group, User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+REPEAT = 30
+SIZES = [10, 100, 1000]
+
+
+def timed(client, method, url, data=None):
+    for _ in range(3):  # warm caches and connections before measuring
+        getattr(client, method)(url, data) if data else getattr(client, method)(url)
+    samples = []
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        response = getattr(client, method)(url, data) if data else getattr(client, method)(url)
+        samples.append(time.perf_counter() - start)
+        assert response.status_code == 200, (url, response.status_code)
+    with CaptureQueriesContext(connection) as queries:
+        getattr(client, method)(url, data) if data else getattr(client, method)(url)
+    return statistics.median(samples) * 1000, len(queries)
+
+
+def populate(count, condition, clerk, day):
+    from intake.answers import save_answers
+    from intake.models import Patient, Visit
+    from intake.patients import register_patient
+    from intake.visits import open_visit
+
+    existing = Visit.objects.count()
+    for n in range(existing, count):
+        patient = register_patient(
+            by=clerk,
+            given_name=f"Bench{n}",
+            family_name="Patient",
+            date_of_birth=datetime.date(1980, 1, 1) + datetime.timedelta(days=n),
+            sex_at_birth=Patient.SexAtBirth.FEMALE,
+        )
+        visit = open_visit(
+            patient=patient,
+            condition=condition,
+            scheduled_at=timezone.make_aware(datetime.datetime.combine(day, datetime.time(9)))
+            + datetime.timedelta(minutes=n % 480),
+            by=clerk,
+        )
+        save_answers(
+            visit=visit,
+            values={
+                "first-noticed": day - datetime.timedelta(days=10),
+                "how-often": "all-the-time",
+                "other-symptoms": {"weakness"},
+            },
+            expected_version=0,
+            by=clerk,
+        )
+
+
+def main():
+    call_command("migrate", verbosity=0)
+    with open(os.devnull, "w") as quiet:
+        call_command("load_demo", stdout=quiet)
+    from conditions.models import Condition
+    from intake.models import Visit
+
+    condition = Condition.objects.get(slug="muscle-twitches")
+    clerk = User.objects.get(username="frontdesk")
+    clerk.groups.add(Group.objects.get(name="Front desk"))
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(clerk)
+    day = timezone.localdate() + datetime.timedelta(days=1)
+
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    print(f"database: {engine}; median of {REPEAT} requests each")
+    print(f"{'page':<28}{'visits':>8}{'ms':>9}{'ratio':>8}{'queries':>9}")
+    for size in SIZES:
+        populate(size, condition, clerk, day)
+        baseline, baseline_queries = timed(client, "get", "/conditions/")
+        visit = Visit.objects.filter(scheduled_at__date=day).first()
+        rows = [
+            ("baseline /conditions/", baseline, baseline_queries),
+            ("today", *timed(client, "get", f"/staff/?day={day:%Y-%m-%d}")),
+            ("patient search", *timed(client, "post", "/staff/patients/", {"q": "Patient"})),
+            ("visit page", *timed(client, "get", f"/staff/visits/{visit.pk}/")),
+        ]
+        for name, ms, queries in rows:
+            print(f"{name:<28}{size:>8}{ms:>9.1f}{ms / baseline:>8.1f}{queries:>9}")
+
+
+if __name__ == "__main__":
+    main()
