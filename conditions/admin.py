@@ -170,13 +170,13 @@ class ConditionAdmin(admin.ModelAdmin):
         return reverse("admin:conditions_condition_change", args=[condition.pk])
 
     # Publishing and unpublishing are separate endpoints, not one toggle, so that a
-    # second click (or a second editor's stale page) cannot undo the first.
+    # second click (or a second editor's stale page) cannot undo the first; both
+    # leave a condition already in that state as it is.
     def publish_view(self, request, pk):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         condition = self._condition_for(request, pk, change=True)
-        if not condition.is_published:
-            content.publish(condition, by=request.user)
+        content.publish(condition, by=request.user)
         self.message_user(request, f"“{condition}” is published.", messages.SUCCESS)
         return redirect(self._change_url(condition))
 
@@ -184,8 +184,7 @@ class ConditionAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         condition = self._condition_for(request, pk, change=True)
-        if condition.is_published:
-            content.unpublish(condition, by=request.user)
+        content.unpublish(condition, by=request.user)
         self.message_user(request, f"“{condition}” is a draft now.", messages.SUCCESS)
         return redirect(self._change_url(condition))
 

@@ -158,12 +158,21 @@ def _save_red_flags(condition, rule_docs):
 
 
 def _save_tests(test_docs):
+    """The catalog tests the document names, matched by slug.
+
+    The catalog is shared by all conditions and kept in its own admin, so a test it
+    already has is used as it stands: importing a page or restoring one condition's
+    version must not rename or recode a test for every other condition. Tests it
+    lacks are added from the document.
+    """
     tests = []
     for test_doc in test_docs:
-        test = OrderableTest.objects.filter(slug=test_doc["slug"]).first() or OrderableTest()
-        for field in TEST_FIELDS:
-            setattr(test, field, test_doc.get(field) or "")
-        _validated_save(test, f"test “{test_doc['slug']}”")
+        test = OrderableTest.objects.filter(slug=test_doc["slug"]).first()
+        if test is None:
+            test = OrderableTest()
+            for field in TEST_FIELDS:
+                setattr(test, field, test_doc.get(field) or "")
+            _validated_save(test, f"test “{test_doc['slug']}”")
         tests.append(test)
     return tests
 
@@ -255,10 +264,15 @@ def record_version(condition, *, by=None, note=""):
 
 
 def restore_version(version, *, by):
-    """Bring a condition's content back to an earlier version, as a new version."""
+    """Bring a condition's content back to an earlier version, as a new version.
+
+    The condition keeps its current address: links to it stay good, and the old slug
+    may belong to another condition by now.
+    """
+    condition = version.condition
     return save_condition(
-        version.content,
-        condition=version.condition,
+        {**version.content, "slug": condition.slug},
+        condition=condition,
         by=by,
         note=f"Restored version {version.number}",
     )
@@ -270,12 +284,16 @@ def _mark_published(condition):
 
 
 def publish(condition, *, by):
+    if condition.is_published:
+        return
     _mark_published(condition)
     condition.save(update_fields=["status", "published_at", "updated_at"])
     record_version(condition, by=by, note="Published")
 
 
 def unpublish(condition, *, by):
+    if not condition.is_published:
+        return
     condition.status = Condition.Status.DRAFT
     condition.save(update_fields=["status", "updated_at"])
     record_version(condition, by=by, note="Unpublished")

@@ -411,7 +411,8 @@ class _Reader:
         lead_in, self.lead_in = self.lead_in, None
         role = _lead_in_role(lead_in) if lead_in else None
         if role == "questions":
-            self.document["questions"] += [self._question(item["text"]) for item in items]
+            for item in items:
+                self._add_question(self._question(item["text"]))
             return
         if role == "tests":
             self._tests(items)
@@ -433,6 +434,15 @@ class _Reader:
                 if entry["slug"] not in known:
                     known.add(entry["slug"])
                     self.document["tests"].append(entry)
+
+    def _add_question(self, question):
+        """Add the question, its key made unique among the condition's questions."""
+        keys = {other["key"] for other in self.document["questions"]}
+        key, n = question["key"], 1
+        while question["key"] in keys:
+            n += 1
+            question["key"] = f"{key[:56]}-{n}"
+        self.document["questions"].append(question)
 
     def _question(self, wording):
         text = wording.lower()

@@ -115,10 +115,11 @@ def test_an_imported_page_survives_the_round_trip_through_json(db, tmp_path):
 def test_saving_an_invalid_document_writes_nothing(condition, demo_document):
     before = export_condition(condition)
     demo_document["sections"][0]["heading"] = "A new heading"
-    demo_document["tests"][0]["code"] = "12345-6"
-    demo_document["tests"][0]["code_system"] = ""  # a code needs its system
+    demo_document["tests"].append(
+        {"slug": "creatine-kinase", "name": "Creatine kinase", "kind": "blood", "code": "2157-6"}
+    )  # a code needs its code system
 
-    with pytest.raises(ValidationError, match="Invalid test “electrolytes-panel”"):
+    with pytest.raises(ValidationError, match="Invalid test “creatine-kinase”"):
         save_condition(demo_document)
 
     condition.refresh_from_db()
@@ -191,3 +192,65 @@ def test_a_document_may_change_questions_and_their_red_flags_together(condition,
 def test_deleting_a_condition_takes_its_questions_and_red_flags_with_it(condition):
     condition.delete()
     assert not Condition.objects.exists()
+
+
+def test_publishing_a_published_condition_changes_nothing(condition, editor):
+    published_at = condition.published_at
+    publish(condition, by=editor)
+    condition.refresh_from_db()
+    assert condition.published_at == published_at
+    assert condition.versions.count() == 1
+
+
+def test_restoring_keeps_the_address_even_if_the_old_one_was_taken_since(
+    condition, demo_document, editor
+):
+    condition.slug = "twitching"
+    condition.save()
+    save_condition({**demo_document, "title": "Eyelid twitch"})  # takes "muscle-twitches"
+
+    restore_version(condition.versions.get(number=1), by=editor)
+
+    condition.refresh_from_db()
+    assert condition.slug == "twitching"
+    assert Condition.objects.get(slug="muscle-twitches").title == "Eyelid twitch"
+
+
+# The test catalog is shared between conditions and kept in its own admin.
+
+
+def test_restoring_one_condition_leaves_the_shared_test_catalog_alone(
+    condition, demo_document, editor
+):
+    other = save_condition({**demo_document, "title": "Eyelid twitch", "slug": "eyelid-twitch"})
+    ct_spine = OrderableTest.objects.get(slug="ct-spine")
+    ct_spine.code_system, ct_spine.code = OrderableTest.CodeSystem.CPT, "72125"
+    ct_spine.save()
+
+    restore_version(condition.versions.get(number=1), by=editor)
+
+    ct_spine.refresh_from_db()
+    assert ct_spine.code == "72125"
+    assert ct_spine in other.tests.all()
+
+
+def test_reimporting_a_page_keeps_what_the_catalog_says_of_its_tests(db):
+    import_command(SEED_PAGE)
+    ct_spine = OrderableTest.objects.get(slug="ct-spine")
+    ct_spine.code_system, ct_spine.code = OrderableTest.CodeSystem.CPT, "72125"
+    ct_spine.name = "CT scan of the cervical spine"
+    ct_spine.save()
+
+    import_command(SEED_PAGE)
+
+    ct_spine.refresh_from_db()
+    assert (ct_spine.name, ct_spine.code) == ("CT scan of the cervical spine", "72125")
+    assert ct_spine in Condition.objects.get().tests.all()
+
+
+def test_a_test_new_to_the_catalog_is_added_from_the_document(condition, demo_document):
+    demo_document["tests"].append(
+        {"slug": "creatine-kinase", "name": "Creatine kinase", "kind": "blood", "code": ""}
+    )
+    save_condition(demo_document)
+    assert condition.tests.get(slug="creatine-kinase").name == "Creatine kinase"

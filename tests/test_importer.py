@@ -455,3 +455,27 @@ def test_a_file_that_is_no_condition_page_is_refused_and_nothing_is_written(
 def test_a_missing_file_is_refused(db, tmp_path):
     with pytest.raises(CommandError, match="No such file"):
         import_page(tmp_path / "nowhere.txt")
+
+
+def test_a_page_with_windows_line_endings_reads_the_same(twitches, tmp_path):
+    page = tmp_path / "muscle-twitches.txt"
+    page.write_bytes(SEED_PAGE.read_bytes().replace(b"\n", b"\r\n"))
+    before = export_condition(twitches)
+    import_page(page)
+    assert export_condition(twitches) == before
+
+
+def test_the_same_question_twice_gets_two_keys(db, tmp_path):
+    page = tmp_path / "hiccups.txt"
+    page.write_text(
+        "Definition\n\nA hiccup is a sudden, unwanted tightening of the diaphragm.\n\n"
+        "What to expect at your visit\n\nQuestions may include:\n\n"
+        "- When did the hiccups start?\n- Do they keep you awake?\n- Do they keep you awake?\n",
+        encoding="utf-8",
+    )
+    import_page(page)
+    assert list(Condition.objects.get().questions.values_list("key", flat=True)) == [
+        "when-did-the-hiccups-start",
+        "do-they-keep-you-awake",
+        "do-they-keep-you-awake-2",
+    ]
