@@ -136,9 +136,28 @@ def parse_page(text, *, title):
     return document
 
 
+_OUTLINE_MARKER = re.compile(r"(?:[-*•◦▪–]\s*|\d{1,2}[.)]\s+)")
+
+
 def outline_to_items(text):
-    """Nested items from an editor's outline: "- item" lines, two more spaces per level."""
-    return _item_tree(_lines(text, drop_chrome=False))
+    """Nested items from an editor's outline: "- item" lines, two more spaces per level.
+
+    Unlike a scraped page, every line of an outline is an item of its own, with or
+    without its dash: an editor who leaves one out still means a new item.
+    """
+    roots = []
+    stack = []  # (indent, node) of the items the next line may nest under
+    for raw in text.replace("\t", "  ").splitlines():
+        indent = len(raw) - len(raw.lstrip())
+        item_text = " ".join(_OUTLINE_MARKER.sub("", raw.strip(), count=1).split())
+        if not item_text:
+            continue
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        node = {"text": item_text, "items": []}
+        (stack[-1][1]["items"] if stack else roots).append(node)
+        stack.append((indent, node))
+    return roots
 
 
 def items_to_outline(nodes, depth=0):
@@ -154,7 +173,7 @@ def items_to_outline(nodes, depth=0):
     )
 
 
-def _lines(text, *, drop_chrome=True):
+def _lines(text):
     text = text.replace("\t", "    ").replace("\u00a0", " ")
     lines = []
     blank = True
@@ -162,9 +181,7 @@ def _lines(text, *, drop_chrome=True):
         stripped = " ".join(raw.split())
         raw = raw.rstrip()
         match = _BULLET.fullmatch(raw)
-        chrome = (
-            drop_chrome and not match and any(pattern.fullmatch(stripped) for pattern in CHROME)
-        )
+        chrome = not match and any(pattern.fullmatch(stripped) for pattern in CHROME)
         if not stripped or chrome:
             blank = blank or not stripped
             continue

@@ -456,3 +456,53 @@ def test_a_question_without_red_flags_can_still_be_deleted(editor_client, condit
 
     assert editor_client.post(change_url(condition), data).status_code == 302
     assert not condition.questions.filter(key="same-place").exists()
+
+
+def test_editor_creates_a_draft_condition_with_a_nested_list_from_the_add_page(
+    editor_client, editor
+):
+    add_url = reverse("admin:conditions_condition_add")
+    data = form_data(editor_client.get(add_url))
+    data |= {
+        "title": ["Hiccups"],
+        "slug": ["hiccups"],
+        "definition": ["<p>A hiccup is a sudden tightening of the diaphragm.</p>"],
+        "sections-TOTAL_FORMS": ["1"],
+        "sections-0-position": ["1"],
+        "sections-0-kind": ["home_care"],
+        "sections-0-heading": ["Easing hiccups at home"],
+        "sections-0-body": [""],
+        "sections-0-items_outline": ["- Sip cold water\n  - Slowly\n- Hold your breath"],
+    }
+
+    response = editor_client.post(add_url, data)
+
+    assert response.status_code == 302
+    hiccups = Condition.objects.get(slug="hiccups")
+    assert hiccups.status == Condition.Status.DRAFT
+    version = hiccups.versions.get()
+    assert (version.note, version.created_by) == ("Created", editor)
+    assert version.content["sections"][0]["items"] == [
+        {"text": "Sip cold water", "items": [{"text": "Slowly", "items": []}]},
+        {"text": "Hold your breath", "items": []},
+    ]
+    preview = editor_client.get(reverse("admin:conditions_condition_preview", args=[hiccups.pk]))
+    assert "<li>Sip cold water<ul><li>Slowly</li></ul></li>" in compact(preview.text)
+
+
+def test_every_outline_line_is_an_item_even_without_its_dash(editor_client, condition):
+    data = form_data(editor_client.get(change_url(condition)))
+    home_care = prefix_where(data, "kind", "home_care")
+    data[f"{home_care}-items_outline"] = [
+        "- Rest the muscle\r\nDrink enough water\r\n  - Sip it slowly\r\n\r\n-Stretch gently"
+    ]
+
+    editor_client.post(change_url(condition), data)
+
+    section = condition.sections.get(kind=Section.Kind.HOME_CARE)
+    tree = [(node.item.text, [c.item.text for c in node.children]) for node in section.item_tree()]
+    assert tree == [
+        ("Rest the muscle", []),
+        ("Drink enough water", ["Sip it slowly"]),
+        ("Stretch gently", []),
+    ]
