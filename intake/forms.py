@@ -250,9 +250,9 @@ class IntakeForm(forms.Form):
                     Row(
                         Column(
                             Field(f"{name}_amount", min="0.01", step="any"),
-                            css_class="col-6 col-md-3",
+                            css_class="col-5 col-md-3",
                         ),
-                        Column(f"{name}_unit", css_class="col-6 col-md-4"),
+                        Column(f"{name}_unit", css_class="col-7 col-md-4"),
                     ),
                     required=required,
                 )
@@ -272,6 +272,7 @@ class IntakeForm(forms.Form):
                 self.fields[name] = forms.MultipleChoiceField(
                     choices=body_sites.REGIONS, widget=forms.CheckboxSelectMultiple, **common
                 )
+                return Field(name, template="intake/includes/body_sites_field.html")
             case _:
                 self.fields[name] = forms.CharField(
                     widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, **common

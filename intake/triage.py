@@ -30,8 +30,8 @@ def red_flags(*, rules, answers, visit_date):
                 flags.append(
                     {
                         "message": rule.message,
-                        "reason": f"“{answer.wording}” {answer.display}: {days} days before "
-                        f"the visit (more than {rule.days})",
+                        "reason": f"Answered {answer.display} to “{answer.wording}”: {days} days "
+                        f"before the visit (more than {rule.days})",
                     }
                 )
     return flags
