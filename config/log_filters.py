@@ -14,7 +14,9 @@ class RedactPreVisitTokens(logging.Filter):
         if "/v/" in message:
             record.msg = PREVISIT_PATH.sub("/v/[token]", message)
             record.args = ()
-        request = getattr(record, "request", None)
-        if request is not None and request.path.startswith("/v/"):
+        # Django's loggers attach the HttpRequest; runserver's access log attaches its
+        # socket, which has no path.
+        path = getattr(getattr(record, "request", None), "path", "")
+        if isinstance(path, str) and path.startswith("/v/"):
             record.request = None
         return True
