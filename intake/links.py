@@ -153,7 +153,12 @@ def reopen_link(*, link, by, request=None):
         link = PreVisitLink.objects.select_for_update().select_related("visit").get(pk=link.pk)
         if not link.submitted_at:
             raise ValidationError("The patient has not submitted their answers yet.")
-        if link.revoked_at or link.expires_at <= timezone.now():
+        if not link.visit.intake_is_open:
+            raise ValidationError(
+                f"This visit is {link.visit.get_status_display().lower()}: "
+                "the patient's answers cannot change."
+            )
+        if not link.can_be_reopened:
             raise ValidationError("This link no longer works: send a new one instead.")
         link.submitted_at = None
         link.save(update_fields=["submitted_at"])

@@ -542,6 +542,7 @@ class PreVisitLink(models.Model):
         REVOKED = "revoked", "Revoked"
         LOCKED = "locked", "Locked after wrong dates of birth"
         FAILED = "failed", "Could not be sent"
+        CLOSED = "closed", "Closed with the visit"
 
     MAX_DOB_ATTEMPTS = 5
 
@@ -588,6 +589,9 @@ class PreVisitLink(models.Model):
             return self.State.SUBMITTED
         if self.send_error:
             return self.State.FAILED
+        if not self.visit.intake_is_open:
+            # Cancelled, or already seen: there is nothing left for the patient to answer.
+            return self.State.CLOSED
         if self.expires_at <= timezone.now():
             return self.State.EXPIRED
         if not self.token_hash:
@@ -596,6 +600,15 @@ class PreVisitLink(models.Model):
 
     def get_state_display(self):
         return self.State(self.state).label
+
+    @property
+    def can_be_reopened(self):
+        """Whether staff can let the patient change their submitted answers again."""
+        return (
+            self.state == self.State.SUBMITTED
+            and self.visit.intake_is_open
+            and self.expires_at > timezone.now()
+        )
 
     @property
     def attempts_left(self):

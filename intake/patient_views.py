@@ -34,6 +34,7 @@ PROBLEMS = {
     PreVisitLink.State.REVOKED: ("revoked", 410),
     PreVisitLink.State.SUBMITTED: ("submitted", 410),
     PreVisitLink.State.LOCKED: ("locked", 403),
+    PreVisitLink.State.CLOSED: ("closed", 410),
     PreVisitLink.State.FAILED: ("unknown", 404),
     PreVisitLink.State.PENDING: ("unknown", 404),
 }
