@@ -197,11 +197,16 @@ def _questions_page(request, link, form, *, saved=False):
     visit = link.visit
     sections = visit.condition.sections.filter(
         kind__in=[Section.Kind.WHAT_TO_EXPECT, Section.Kind.WHEN_TO_CALL]
-    )
+    ).prefetch_related("items")
     return render(
         request,
         "previsit/questions.html",
-        {**_visit_context(link), "form": form, "sections": sections, "saved": saved},
+        {
+            **_visit_context(link),
+            "form": form,
+            "sections": [(section, section.item_tree()) for section in sections],
+            "saved": saved,
+        },
     )
 
 
