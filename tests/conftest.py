@@ -158,3 +158,65 @@ def form_values():
         }
 
     return read
+
+
+# Pre-visit links
+
+
+@pytest.fixture
+def upcoming_visit(condition):
+    """A visit in three days for Ines Okafor, born 27 March 1995, who has an e-mail
+    address: a pre-visit link can be sent for it, and every demo question applies."""
+    patient = PatientFactory(
+        given_name="Ines",
+        family_name="Okafor",
+        date_of_birth=datetime.date(1995, 3, 27),
+        sex_at_birth="female",
+        email="ines.okafor@example.org",
+    )
+    return VisitFactory(patient=patient, condition=condition, scheduled_at=at_today(10, days=3))
+
+
+@pytest.fixture
+def link_token(upcoming_visit, front_desk):
+    """The token of a pre-visit link for the upcoming visit, shown to the front desk."""
+    from intake.links import show_previsit_link
+
+    _, url = show_previsit_link(visit=upcoming_visit, shown_to=front_desk)
+    return url.rstrip("/").rsplit("/", 1)[1]
+
+
+class PreVisitPatient:
+    """A patient at their pre-visit link, in their own browser session (a test client)."""
+
+    def __init__(self, client, token):
+        self.client = client
+        self.url = f"/v/{token}/"
+
+    def get(self, page="", **extra):
+        return self.client.get(self.url + page, **extra)
+
+    def post(self, page="", data=None, **extra):
+        """Post as the page's form does, with the form key the pages gave this session."""
+        from intake.patient_views import FORM_KEY
+
+        data = {"form_key": self.client.session.get(FORM_KEY, ""), **(data or {})}
+        return self.client.post(self.url + page, data, **extra)
+
+    def confirm_birth_date(self, born):
+        self.get()
+        return self.post(data={"day": born.day, "month": born.month, "year": born.year})
+
+
+@pytest.fixture
+def link_patient(client, link_token, upcoming_visit):
+    """The upcoming visit's patient at their link, date of birth not yet given."""
+    return PreVisitPatient(client, link_token)
+
+
+@pytest.fixture
+def verified_patient(link_patient, upcoming_visit):
+    """The upcoming visit's patient at their link, date of birth given."""
+    response = link_patient.confirm_birth_date(upcoming_visit.patient.date_of_birth)
+    assert response.status_code == 302
+    return link_patient
