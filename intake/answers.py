@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audit import trail
@@ -46,18 +47,20 @@ def save_answers(
     must be answered and the intake is marked complete.
     """
     with transaction.atomic():
-        # Two staff members (or staff and the patient) saving the same intake race here;
-        # the row lock makes the second wait, then see the new version and conflict.
-        visit = (
-            Visit.objects.select_for_update()
-            .select_related("patient", "condition")
-            .get(pk=visit.pk)
+        # Two staff members (or staff and the patient) saving the same intake race here.
+        # Claiming the next version is the first statement, a compare-and-swap: the second
+        # saver's UPDATE waits for the first to commit, then matches no row and conflicts.
+        # (Reading the row first, even FOR UPDATE, deadlocks two writers on SQLite, where
+        # one of them then fails with "database is locked" instead of a conflict.)
+        claimed = Visit.objects.filter(pk=visit.pk, intake_version=expected_version).update(
+            intake_version=F("intake_version") + 1
         )
-        if visit.intake_version != expected_version:
+        if not claimed:
             raise IntakeConflict(
                 "Someone else saved this intake while you were working on it. "
                 "Your answers have not been saved yet."
             )
+        visit = Visit.objects.select_related("patient", "condition").get(pk=visit.pk)
         if not visit.intake_is_open:
             raise ValidationError(
                 f"This visit is {visit.get_status_display().lower()}: its intake cannot change."
@@ -99,8 +102,7 @@ def save_answers(
             answers=existing.values(),
             visit_date=timezone.localtime(visit.scheduled_at).date(),
         )
-        visit.intake_version += 1
-        visit.save(update_fields=["status", "red_flags", "intake_version", "updated_at"])
+        visit.save(update_fields=["status", "red_flags", "updated_at"])
         trail.record(
             action="submit" if complete else "update",
             record=visit,

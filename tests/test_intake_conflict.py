@@ -1,6 +1,9 @@
 """Two staff members recording the same intake never overwrite each other unknowingly."""
 
+import threading
+
 import pytest
+from django.db import connection
 from django.test import Client
 
 from audit.models import AuditEvent
@@ -89,5 +92,41 @@ def test_save_answers_writes_nothing_on_a_stale_version(visit, front_desk):
         save_answers(visit=visit, values={"same-place": False}, expected_version=0, by=front_desk)
 
     assert visit.answers.get(question_key="same-place").value_bool is True
+    visit.refresh_from_db()
+    assert visit.intake_version == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_at_the_same_moment_give_one_save_and_one_conflict(visit, front_desk, provider):
+    if connection.vendor == "sqlite":
+        # The test database is SQLite's shared in-memory one, whose table locks fail at
+        # once instead of waiting, unlike a database file.
+        pytest.skip("needs a database whose writers wait for each other")
+    both_ready = threading.Barrier(2)
+    outcomes = []
+
+    def save(user, same_place):
+        try:
+            both_ready.wait()
+            save_answers(
+                visit=visit, values={"same-place": same_place}, expected_version=0, by=user
+            )
+            outcomes.append("saved")
+        except IntakeConflict:
+            outcomes.append("conflict")
+        finally:
+            connection.close()
+
+    savers = [
+        threading.Thread(target=save, args=(front_desk, True)),
+        threading.Thread(target=save, args=(provider, False)),
+    ]
+    for saver in savers:
+        saver.start()
+    for saver in savers:
+        saver.join()
+
+    assert sorted(outcomes) == ["conflict", "saved"]
+    assert visit.answers.count() == 1
     visit.refresh_from_db()
     assert visit.intake_version == 1
