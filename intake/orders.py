@@ -5,7 +5,7 @@ so the transition rules in TestOrder.move_to hold everywhere. Each function lock
 order's row: a provider reviewing while someone records a result is the race they stop.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -78,16 +78,27 @@ def cancel_order(*, order, by, reason, request=None):
     )
 
 
+def check_result(*, text, value, unit, performed_on):
+    """Refuse an incomplete or impossible result, with messages keyed by TestOrder field.
+
+    record_result calls it, and so does the admin's result form, to show them on the form.
+    """
+    errors = {}
+    if not text.strip() and value is None:
+        errors[NON_FIELD_ERRORS] = ["Enter the result: a text, a value, or both."]
+    if value is not None and not unit.strip():
+        errors["result_unit"] = ["Give the unit of the result value."]
+    if performed_on and performed_on > timezone.localdate():
+        errors["performed_on"] = ["The date performed cannot be in the future."]
+    if errors:
+        raise ValidationError(errors)
+
+
 def record_result(
     *, order, by, text, value=None, unit="", abnormal=None, performed_on=None, request=None
 ):
+    check_result(text=text, value=value, unit=unit, performed_on=performed_on)
     text = text.strip()
-    if not text and value is None:
-        raise ValidationError("Enter the result: a text, a value, or both.")
-    if value is not None and not unit.strip():
-        raise ValidationError("Give the unit of the result value.")
-    if performed_on and performed_on > timezone.localdate():
-        raise ValidationError("The date performed cannot be in the future.")
     return _transition(
         order,
         TestOrder.Status.RESULTED,
@@ -104,6 +115,9 @@ def record_result(
 
 
 def review_result(*, order, by, comment, request=None):
+    comment = comment.strip()
+    if not comment:
+        raise ValidationError({"review_comment": ["Sign off the result with a comment."]})
     return _transition(
         order,
         TestOrder.Status.REVIEWED,
@@ -111,7 +125,7 @@ def review_result(*, order, by, comment, request=None):
         request,
         reviewed_by=by,
         reviewed_at=timezone.now(),
-        review_comment=comment.strip(),
+        review_comment=comment,
     )
 
 
@@ -136,6 +150,8 @@ def _transition(order, status, by, request, **fields):
         order.move_to(status)
         for name, value in fields.items():
             setattr(order, name, value)
+        # Only what this step changed: the rest was checked when it was written.
+        order.full_clean(exclude={field.name for field in order._meta.fields} - {*fields, "status"})
         order.save()
         _audit("update", order, by, request, status=status)
     return order

@@ -3,6 +3,7 @@
 import datetime
 import json
 from collections import defaultdict
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from conditions.content import save_condition
+from intake.answers import save_answers
 from intake.roles import CONTENT_EDITOR, FRONT_DESK, PROVIDER
 
 from .factories import PatientFactory, UserFactory, VisitFactory, at_today
@@ -158,6 +160,34 @@ def form_values():
         }
 
     return read
+
+
+@pytest.fixture
+def provider_client(client, provider):
+    """The test client, signed in as the provider."""
+    client.force_login(provider)
+    return client
+
+
+@pytest.fixture
+def flagged_visit(visit, front_desk):
+    """The visit with its intake taken: twitching for three months, with weakness and a
+    change in sensation, so the condition's rules raise three red flags."""
+    return save_answers(
+        visit=visit,
+        values={
+            "first-noticed": timezone.localdate() - datetime.timedelta(days=90),
+            "episode-length": (Decimal(5), "seconds"),
+            "how-often": "several-times-a-day",
+            "muscles-affected": {"calf", "thigh"},
+            "same-place": False,
+            "pregnant": False,
+            "other-symptoms": {"weakness", "loss-of-feeling-or-a-change-in-how-things-feel"},
+        },
+        expected_version=visit.intake_version,
+        complete=True,
+        by=front_desk,
+    )
 
 
 # Pre-visit links

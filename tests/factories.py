@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from conditions.content import save_condition
 from conditions.models import Condition
-from intake.models import Answer, Patient, Visit
+from intake.models import Answer, Patient, TestOrder, Visit
 
 DEMO_DOCUMENT = (
     Path(__file__).resolve().parent.parent / "conditions" / "demo" / "muscle-twitches.json"
@@ -87,3 +87,53 @@ class AnswerFactory(factory.django.DjangoModelFactory):
     value_text = "An answer"
     source = Answer.Source.STAFF
     answered_by = factory.SubFactory(UserFactory)
+
+
+class TestOrderFactory(factory.django.DjangoModelFactory):
+    """An EMG ordered for a visit; traits put it at a later stage, as the workflow would.
+
+    `TestOrderFactory(reviewed=True)` is an order resulted and reviewed by its orderer.
+    """
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    class Meta:
+        model = TestOrder
+
+    class Params:
+        scheduled = factory.Trait(
+            status=TestOrder.Status.SCHEDULED,
+            scheduled_by=factory.SelfAttribute("ordered_by"),
+            scheduled_at=factory.LazyFunction(timezone.now),
+        )
+        resulted = factory.Trait(
+            status=TestOrder.Status.RESULTED,
+            result_text="Normal study.",
+            performed_on=factory.LazyFunction(timezone.localdate),
+            resulted_by=factory.SelfAttribute("ordered_by"),
+            resulted_at=factory.LazyFunction(timezone.now),
+        )
+        reviewed = factory.Trait(
+            status=TestOrder.Status.REVIEWED,
+            result_text="Normal study.",
+            performed_on=factory.LazyFunction(timezone.localdate),
+            resulted_by=factory.SelfAttribute("ordered_by"),
+            resulted_at=factory.LazyFunction(timezone.now),
+            review_comment="Reassured the patient.",
+            reviewed_by=factory.SelfAttribute("ordered_by"),
+            reviewed_at=factory.LazyFunction(timezone.now),
+        )
+        cancelled = factory.Trait(
+            status=TestOrder.Status.CANCELLED,
+            cancel_reason="Patient declined.",
+            cancelled_by=factory.SelfAttribute("ordered_by"),
+            cancelled_at=factory.LazyFunction(timezone.now),
+        )
+
+    visit = factory.SubFactory(VisitFactory)
+    test = factory.LazyAttribute(lambda order: order.visit.condition.tests.get(slug="emg"))
+    test_name = factory.SelfAttribute("test.name")
+    test_code_system = factory.SelfAttribute("test.code_system")
+    test_code = factory.SelfAttribute("test.code")
+    reason = "Twitching in both calves for three months."
+    ordered_by = factory.SubFactory(UserFactory)

@@ -1,0 +1,512 @@
+"""Test orders through the workflow functions of intake.orders, which every entry point uses."""
+
+import datetime
+import re
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from conditions.models import OrderableTest
+from intake import orders
+from intake.models import OrderAddendum, TestOrder, Visit
+from intake.roles import PROVIDER
+
+from .factories import TestOrderFactory, UserFactory, VisitFactory
+
+Status = TestOrder.Status
+
+
+@pytest.fixture
+def colleague(db):
+    """A second provider, so that who acted is not just who ordered."""
+    user = UserFactory(username="rita.reviewer", is_staff=True)
+    user.groups.add(Group.objects.get(name=PROVIDER))
+    return user
+
+
+def catalog_test(visit, slug):
+    return visit.condition.tests.get(slug=slug)
+
+
+def place(visit, provider, slug="emg", **fields):
+    return orders.place_order(
+        visit=visit,
+        test=catalog_test(visit, slug),
+        by=provider,
+        reason=fields.pop("reason", "Twitching in both calves for three months."),
+        **fields,
+    )
+
+
+# Placing an order
+
+
+def test_placing_an_order_copies_the_test_and_records_who_ordered_it_and_when(visit, provider):
+    before = timezone.now()
+
+    order = place(visit, provider, "emg", priority="urgent", notes="  Both legs, please. ")
+
+    order.refresh_from_db()
+    assert order.visit == visit
+    assert order.status == Status.ORDERED
+    assert (order.test_name, order.test_code) == ("Electromyogram (EMG)", "95860")
+    assert order.test_code_system == OrderableTest.CodeSystem.CPT
+    assert order.priority == "urgent"
+    assert order.notes == "Both legs, please."
+    assert order.ordered_by == provider
+    assert before <= order.ordered_at <= timezone.now()
+
+
+def test_an_order_keeps_the_test_as_ordered_when_the_catalog_changes(visit, provider):
+    order = place(visit, provider, "emg")
+
+    OrderableTest.objects.filter(slug="emg").update(name="EMG (needle)", code="95861")
+
+    order.refresh_from_db()
+    assert (order.test_name, order.test_code) == ("Electromyogram (EMG)", "95860")
+
+
+def test_the_reason_is_kept_on_one_line(visit, provider):
+    order = place(visit, provider, reason="Reports weakness;\n  twitching   all the time ")
+
+    assert order.reason == "Reports weakness; twitching all the time"
+
+
+def test_an_order_needs_a_reason(visit, provider):
+    with pytest.raises(ValidationError) as refused:
+        place(visit, provider, reason="   ")
+
+    assert "reason" in refused.value.message_dict
+    assert not TestOrder.objects.exists()
+
+
+@pytest.mark.parametrize("missing", ["ordered_by", "ordered_at"])
+def test_the_database_refuses_an_order_without_who_ordered_it_or_when(visit, provider, missing):
+    order = TestOrder(
+        visit=visit,
+        test=catalog_test(visit, "emg"),
+        test_name="Electromyogram (EMG)",
+        reason="Twitching.",
+        ordered_by=provider,
+        ordered_at=timezone.now(),
+    )
+    setattr(order, missing, None)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        order.save()
+
+
+def test_only_tests_in_the_visit_conditions_catalog_can_be_ordered(visit, provider):
+    elsewhere = OrderableTest.objects.create(slug="sleep-study", name="Sleep study", kind="other")
+
+    with pytest.raises(ValidationError, match="Sleep study is not in the test catalog"):
+        orders.place_order(visit=visit, test=elsewhere, by=provider, reason="Tired.")
+
+
+@pytest.mark.parametrize("status", [Visit.Status.CLOSED, Visit.Status.CANCELLED])
+def test_tests_cannot_be_ordered_on_a_closed_or_cancelled_visit(condition, provider, status):
+    visit = VisitFactory(condition=condition, status=status, cancel_reason="Moved away.")
+
+    with pytest.raises(ValidationError, match="cannot be ordered on a"):
+        place(visit, provider)
+
+
+def test_a_spine_scan_needs_the_part_of_the_spine(visit, provider):
+    with pytest.raises(ValidationError) as refused:
+        place(visit, provider, "mri-spine")
+
+    assert refused.value.message_dict == {"body_site": ["Say which part of the spine to scan."]}
+    assert place(visit, provider, "mri-spine", body_site="lumbar-spine").body_site == (
+        "lumbar-spine"
+    )
+
+
+def test_a_brain_scan_is_ordered_for_the_brain(visit, provider):
+    assert place(visit, provider, "ct-brain").body_site == "brain"
+
+    with pytest.raises(ValidationError, match="not done on this site"):
+        place(visit, provider, "ct-brain", body_site="lumbar-spine")
+
+
+def test_a_test_without_a_body_site_refuses_one(visit, provider):
+    with pytest.raises(ValidationError, match="Electromyogram \\(EMG\\) is not done on this site"):
+        place(visit, provider, "emg", body_site="brain")
+
+
+def test_placing_an_order_is_audited_with_the_patient(visit, provider):
+    order = place(visit, provider)
+
+    event = AuditEvent.objects.get(action="create", record_type="intake.testorder")
+    assert (event.record_id, event.patient_id, event.actor) == (
+        order.pk,
+        visit.patient_id,
+        provider,
+    )
+
+
+# Who may use the workflow
+
+
+WORKFLOW = {
+    "place": lambda order, by: orders.place_order(
+        visit=order.visit, test=order.test, by=by, reason="Twitching."
+    ),
+    "schedule": lambda order, by: orders.schedule_order(order=order, by=by),
+    "cancel": lambda order, by: orders.cancel_order(order=order, by=by, reason="Patient declined."),
+    "result": lambda order, by: orders.record_result(
+        order=order, by=by, text="Fasciculations in both calves; no denervation."
+    ),
+    "review": lambda order, by: orders.review_result(
+        order=order, by=by, comment="Benign fasciculations. Reassured."
+    ),
+    "addendum": lambda order, by: orders.add_addendum(
+        order=order, by=by, text="Patient called: twitching has settled."
+    ),
+}
+
+# The stage at which each step is allowed, so that only the role is in question.
+READY_FOR = {
+    "place": {},
+    "schedule": {},
+    "cancel": {},
+    "result": {"scheduled": True},
+    "review": {"resulted": True},
+    "addendum": {"reviewed": True},
+}
+
+
+@pytest.mark.parametrize("step", WORKFLOW)
+@pytest.mark.parametrize("persona", ["front_desk", "editor"])
+def test_only_providers_place_result_and_review_orders(request, condition, step, persona):
+    user = request.getfixturevalue(persona)
+    order = TestOrderFactory(**READY_FOR[step])
+    before = TestOrder.objects.values().get(pk=order.pk)
+
+    with pytest.raises(PermissionDenied):
+        WORKFLOW[step](order, user)
+
+    assert list(TestOrder.objects.values()) == [before]
+    assert not OrderAddendum.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+# Moving through the statuses: every step from every status
+
+ALLOWED = {
+    ("ordered", "schedule"): ("scheduled", "scheduled_by", "scheduled_at"),
+    ("ordered", "cancel"): ("cancelled", "cancelled_by", "cancelled_at"),
+    ("ordered", "result"): ("resulted", "resulted_by", "resulted_at"),
+    ("scheduled", "cancel"): ("cancelled", "cancelled_by", "cancelled_at"),
+    ("scheduled", "result"): ("resulted", "resulted_by", "resulted_at"),
+    ("resulted", "review"): ("reviewed", "reviewed_by", "reviewed_at"),
+}
+STEPS = ["schedule", "cancel", "result", "review", "addendum"]
+MATRIX = [(status, step) for status in Status.values for step in STEPS]
+
+
+def order_in(status, **fields):
+    traits = {} if status == Status.ORDERED else {status: True}
+    return TestOrderFactory(**traits, **fields)
+
+
+@pytest.mark.parametrize(
+    ("status", "step"),
+    [pair for pair in MATRIX if pair in ALLOWED],
+)
+def test_an_allowed_step_moves_the_order_and_records_who_and_when(
+    condition, provider, colleague, status, step
+):
+    order = order_in(status, ordered_by=provider)
+    before = timezone.now()
+
+    WORKFLOW[step](order, colleague)
+
+    order.refresh_from_db()
+    new_status, who, when = ALLOWED[status, step]
+    assert order.status == new_status
+    assert getattr(order, who) == colleague
+    assert before <= getattr(order, when) <= timezone.now()
+    event = AuditEvent.objects.get(action="update", record_id=order.pk)
+    assert (event.actor, event.patient_id) == (colleague, order.visit.patient_id)
+    assert event.detail == {"status": new_status}
+
+
+def test_an_addendum_is_the_one_change_after_review(condition, provider, colleague):
+    order = order_in(Status.REVIEWED, ordered_by=provider)
+    before = TestOrder.objects.values().get(pk=order.pk)
+    start = timezone.now()
+
+    addendum = WORKFLOW["addendum"](order, colleague)
+
+    assert TestOrder.objects.values().get(pk=order.pk) == before
+    assert list(order.addenda.all()) == [addendum]
+    assert addendum.text == "Patient called: twitching has settled."
+    assert addendum.added_by == colleague
+    assert start <= addendum.added_at <= timezone.now()
+    assert AuditEvent.objects.get(action="update", record_id=order.pk).detail == {
+        "addendum": addendum.pk
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "step"),
+    [pair for pair in MATRIX if pair not in ALLOWED and pair != ("reviewed", "addendum")],
+)
+def test_a_step_the_workflow_does_not_allow_changes_nothing(
+    condition, provider, colleague, status, step
+):
+    order = order_in(status, ordered_by=provider)
+    before = TestOrder.objects.values().get(pk=order.pk)
+
+    with pytest.raises(ValidationError):
+        WORKFLOW[step](order, colleague)
+
+    assert TestOrder.objects.values().get(pk=order.pk) == before
+    assert not OrderAddendum.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("cancelled", "An order that is cancelled cannot become resulted."),
+        ("resulted", "An order that is resulted cannot become resulted."),
+        ("reviewed", "An order that is reviewed cannot become resulted."),
+    ],
+)
+def test_no_result_on_a_cancelled_or_already_resulted_order(condition, provider, status, message):
+    order = order_in(status, ordered_by=provider)
+
+    with pytest.raises(ValidationError) as refused:
+        WORKFLOW["result"](order, provider)
+
+    assert refused.value.messages == [message]
+
+
+@pytest.mark.parametrize("status", ["ordered", "scheduled"])
+def test_no_review_before_a_result(condition, provider, status):
+    order = order_in(status, ordered_by=provider)
+
+    with pytest.raises(ValidationError, match=f"An order that is {status} cannot become reviewed"):
+        WORKFLOW["review"](order, provider)
+
+
+def test_addenda_are_only_for_reviewed_orders(condition, provider):
+    order = order_in(Status.RESULTED, ordered_by=provider)
+
+    with pytest.raises(ValidationError, match="Addenda are for reviewed orders"):
+        WORKFLOW["addendum"](order, provider)
+
+
+def test_the_workflow_acts_on_the_order_as_saved_not_a_stale_copy(condition, provider):
+    order = order_in(Status.ORDERED, ordered_by=provider)
+    stale = TestOrder.objects.get(pk=order.pk)
+    orders.cancel_order(order=order, by=provider, reason="Duplicate order.")
+
+    with pytest.raises(ValidationError, match="cancelled cannot become resulted"):
+        orders.record_result(order=stale, by=provider, text="Normal.")
+
+
+# Cancelling, results, review and addenda: what each needs
+
+
+def test_cancelling_needs_a_reason_and_keeps_it(condition, provider):
+    order = order_in(Status.ORDERED, ordered_by=provider)
+
+    with pytest.raises(ValidationError, match="Give a reason for cancelling"):
+        orders.cancel_order(order=order, by=provider, reason="  \n ")
+    cancelled = orders.cancel_order(order=order, by=provider, reason=" Patient  declined. ")
+
+    assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "Patient declined.")
+
+
+def test_a_result_keeps_its_text_value_unit_abnormal_flag_and_date(condition, provider):
+    order = order_in(Status.SCHEDULED, ordered_by=provider)
+    performed = timezone.localdate() - datetime.timedelta(days=1)
+
+    orders.record_result(
+        order=order,
+        by=provider,
+        text="Potassium low.",
+        value=Decimal("3.1"),
+        unit="mmol/L",
+        abnormal=True,
+        performed_on=performed,
+    )
+
+    order.refresh_from_db()
+    assert order.result_text == "Potassium low."
+    assert (order.result_value, order.result_unit) == (Decimal("3.1"), "mmol/L")
+    assert order.abnormal is True
+    assert order.performed_on == performed
+
+
+def test_a_result_may_be_a_value_alone(condition, provider):
+    order = order_in(Status.ORDERED, ordered_by=provider)
+
+    orders.record_result(order=order, by=provider, text="", value=Decimal("2.4"), unit="mIU/L")
+
+    assert TestOrder.objects.get(pk=order.pk).result_value == Decimal("2.4")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"text": "  "}, "Enter the result: a text, a value, or both."),
+        ({"text": "", "value": Decimal("3.1")}, "Give the unit of the result value."),
+        (
+            {"text": "Normal.", "performed_on": timezone.localdate() + datetime.timedelta(1)},
+            "The date performed cannot be in the future.",
+        ),
+    ],
+    ids=["empty", "value-without-unit", "performed-tomorrow"],
+)
+def test_an_incomplete_or_impossible_result_is_refused(condition, provider, fields, message):
+    order = order_in(Status.ORDERED, ordered_by=provider)
+
+    with pytest.raises(ValidationError) as refused:
+        orders.record_result(order=order, by=provider, **fields)
+
+    assert message in refused.value.messages
+    assert TestOrder.objects.get(pk=order.pk).status == Status.ORDERED
+
+
+def test_a_result_value_too_big_to_store_is_refused_before_the_database(condition, provider):
+    order = order_in(Status.ORDERED, ordered_by=provider)
+
+    with pytest.raises(ValidationError) as refused:
+        orders.record_result(
+            order=order, by=provider, text="", value=Decimal("123456789.5"), unit="cells/uL"
+        )
+
+    assert "result_value" in refused.value.message_dict
+    assert TestOrder.objects.get(pk=order.pk).status == Status.ORDERED
+
+
+def test_the_reviewer_signs_off_with_a_comment(condition, provider, colleague):
+    order = order_in(Status.RESULTED, ordered_by=provider)
+
+    with pytest.raises(ValidationError, match="Sign off the result with a comment"):
+        orders.review_result(order=order, by=colleague, comment=" ")
+    orders.review_result(order=order, by=colleague, comment=" Benign; reassured. ")
+
+    order.refresh_from_db()
+    assert (order.status, order.review_comment, order.reviewed_by) == (
+        "reviewed",
+        "Benign; reassured.",
+        colleague,
+    )
+
+
+def test_an_addendum_needs_text(condition, provider):
+    order = order_in(Status.REVIEWED, ordered_by=provider)
+
+    with pytest.raises(ValidationError, match="An addendum needs some text"):
+        orders.add_addendum(order=order, by=provider, text=" \n")
+
+    assert not OrderAddendum.objects.exists()
+
+
+# The worklist question
+
+
+def test_awaiting_review_lists_resulted_orders_on_my_visits_or_that_i_ordered(
+    condition, provider, colleague
+):
+    my_visit = VisitFactory(condition=condition, provider=provider)
+    on_my_visit = order_in(Status.RESULTED, visit=my_visit, ordered_by=colleague)
+    i_ordered = order_in(Status.RESULTED, ordered_by=provider)
+    order_in(Status.RESULTED, ordered_by=colleague)  # a colleague's, on no visit of mine
+    for status in (Status.ORDERED, Status.SCHEDULED, Status.REVIEWED, Status.CANCELLED):
+        order_in(status, visit=my_visit, ordered_by=provider)
+
+    awaiting = TestOrder.objects.awaiting_review(provider)
+
+    assert sorted(awaiting, key=lambda order: order.pk) == [on_my_visit, i_ordered]
+
+
+# The printable visit summary and requisitions
+
+
+def print_page(visit):
+    return reverse("intake:visit-print", args=[visit.pk])
+
+
+def test_the_print_page_has_a_summary_and_one_requisition_page_per_active_order(
+    client, provider, flagged_visit
+):
+    emg = place(flagged_visit, provider, "emg", priority="urgent", notes="Both legs.")
+    place(flagged_visit, provider, "mri-spine", body_site="cervical-spine")
+    orders.cancel_order(
+        order=place(flagged_visit, provider, "ct-brain"), by=provider, reason="Not needed."
+    )
+    client.force_login(provider)
+
+    response = client.get(print_page(flagged_visit))
+
+    pages = re.findall(r'<section class="print-page[^"]*">(.*?)</section>', response.text, re.S)
+    assert len(pages) == 3
+    summary, *requisitions = pages
+    first, second = sorted(requisitions, key=lambda page: "MRI" in page)
+    assert "Visit summary" in summary
+    assert "Reports weakness" in summary
+    assert "Do you have any of these other symptoms?" in summary
+    assert "CT scan of the brain" not in response.text  # cancelled: nothing to print
+    for page in pages:
+        assert "Mara Lindqvist" in page
+        assert flagged_visit.patient.mrn in page
+    assert "<strong>Electromyogram (EMG)</strong> · CPT 95860" in first
+    assert "Urgent" in first
+    assert "Both legs." in first
+    assert emg.reason in first
+    assert f"<td>{emg.pk}</td>" in first
+    assert "MRI scan of the spine" in second
+    assert "Cervical spine (neck)" in second
+
+
+def test_the_print_page_uses_the_print_stylesheet(client, provider, visit):
+    client.force_login(provider)
+
+    response = client.get(print_page(visit))
+
+    assert '<link rel="stylesheet" href="/static/css/print.css">' in response.text
+
+
+def test_the_print_page_is_for_staff_who_may_see_orders(client, visit, front_desk, editor):
+    assert client.get(print_page(visit)).status_code == 302  # to sign in
+    client.force_login(editor)
+    assert client.get(print_page(visit)).status_code == 403
+    client.force_login(front_desk)
+    assert client.get(print_page(visit)).status_code == 200
+
+
+def test_front_desk_reach_the_print_page_from_the_visit_page(desk_client, visit):
+    TestOrderFactory(visit=visit)
+
+    response = desk_client.get(visit.get_absolute_url())
+
+    assert f'href="{print_page(visit)}"' in response.text
+
+
+def test_the_print_page_runs_as_many_queries_for_six_orders_as_for_one(client, provider, visit):
+    client.force_login(provider)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(print_page(visit)).status_code == 200
+        return len(captured)
+
+    place(visit, provider, "emg")
+    one = queries()
+    for slug in ("nerve-conduction-studies", "thyroid-function", "ct-brain", "mri-brain"):
+        place(visit, provider, slug)
+    place(visit, provider, "ct-spine", body_site="whole-spine")
+
+    assert queries() == one
