@@ -7,22 +7,36 @@ Clinical records cannot be deleted here.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from audit import trail
 
 from . import orders
 from .models import OrderAddendum, Patient, TestOrder, Visit
+from .roles import PROVIDER
 from .visits import assign_provider, close_visit, mark_seen
 
 
 class AuditedReadsMixin:
-    """Record every change page a user opens, with the patient it belongs to."""
+    """Record every change page a user opens, and every patient a list shows."""
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            trail.record_listing(
+                record_type=self.model,
+                patient_ids=[self.patient_id_of(record) for record in changelist.result_list],
+                request=request,
+            )
+        return response
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
@@ -70,8 +84,8 @@ class TestOrderInlineForm(forms.ModelForm):
         model = TestOrder
         fields = ["test", "priority", "body_site", "reason", "notes"]
         widgets = {
-            "reason": forms.Textarea(attrs={"rows": 2, "cols": 40}),
-            "notes": forms.Textarea(attrs={"rows": 2, "cols": 30}),
+            "reason": forms.Textarea(attrs={"rows": 4, "cols": 40}),
+            "notes": forms.Textarea(attrs={"rows": 4, "cols": 30}),
         }
 
 
@@ -164,6 +178,9 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
     inlines = [TestOrderInline]
     actions = ["mark_seen_action", "close_action"]
 
+    class Media:
+        css = {"all": ["css/orders-admin.css"]}
+
     @staticmethod
     def patient_id_of(visit):
         return visit.patient_id
@@ -173,6 +190,13 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # visits are opened on the staff pages
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "provider":
+            kwargs["queryset"] = get_user_model().objects.filter(
+                groups__name=PROVIDER, is_active=True
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Patient", ordering="patient__family_name")
     def patient_name(self, visit):
@@ -253,6 +277,8 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
             return super().save_formset(request, form, formset, change)
         visit = form.instance
         placed = []
+        # The admin's change message reads these, whether or not the orders are placed.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         try:
             with transaction.atomic():
                 for order_form in formset.extra_forms:
@@ -277,8 +303,6 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
             )
             return
         formset.new_objects = placed
-        formset.changed_objects = []
-        formset.deleted_objects = []
         if placed:
             self.message_user(request, f"Placed {len(placed)} order(s).", messages.SUCCESS)
 
@@ -314,12 +338,43 @@ class AwaitingMyReviewFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "awaiting-my-review":
-            return queryset & TestOrder.objects.awaiting_review(request.user)
+            return queryset.awaiting_review(request.user)
         return queryset
 
 
-class ResultForm(forms.ModelForm):
+class OrderStepForm(forms.ModelForm):
+    """One step of an order's workflow, as its change page offers it.
+
+    The page says which step it showed. If someone else moved the order on meanwhile
+    (recorded the result, signed it off), the form refuses rather than apply what was
+    typed to the order's new stage, and comes back as the form for that stage.
+    """
+
+    STEP = ""
+    step = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["step"].initial = self.STEP
+        self.moved_on = self.is_bound and self.data.get(self.add_prefix("step")) != self.STEP
+        if self.moved_on:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("step")] = self.STEP
+
+    def clean(self):
+        if self.moved_on:
+            raise ValidationError(
+                "Someone else changed this order while you had it open: it is now "
+                f"{self.instance.get_status_display().lower()}. Nothing was saved; "
+                "check the order below before you go on."
+            )
+        return super().clean()
+
+
+class ResultForm(OrderStepForm):
     """Recording a result on an ordered or scheduled order."""
+
+    STEP = "result"
 
     class Meta:
         model = TestOrder
@@ -328,25 +383,37 @@ class ResultForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if not cleaned.get("result_text") and cleaned.get("result_value") is None:
-            raise ValidationError("Enter the result: a text, a value, or both.")
-        if cleaned.get("result_value") is not None and not cleaned.get("result_unit"):
-            self.add_error("result_unit", "Give the unit of the result value.")
-        performed_on = cleaned.get("performed_on")
-        if performed_on and performed_on > timezone.localdate():
-            self.add_error("performed_on", "The date performed cannot be in the future.")
+        # A value or a date the form could not read is reported already, beside its field.
+        if {"result_value", "performed_on"}.isdisjoint(self.errors):
+            try:
+                orders.check_result(
+                    text=cleaned.get("result_text", ""),
+                    value=cleaned.get("result_value"),
+                    unit=cleaned.get("result_unit", ""),
+                    performed_on=cleaned.get("performed_on"),
+                )
+            except ValidationError as error:
+                self.add_error(None, error)
         return cleaned
 
 
-class ReviewForm(forms.ModelForm):
+class ReviewForm(OrderStepForm):
+    STEP = "review"
+
     class Meta:
         model = TestOrder
         fields = ["review_comment"]
         widgets = {"review_comment": forms.Textarea(attrs={"rows": 3, "cols": 60})}
         labels = {"review_comment": "Review comment (signs off the result)"}
+        error_messages = {"review_comment": {"required": "Sign off the result with a comment."}}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["review_comment"].required = True
 
 
-class AddendumForm(forms.ModelForm):
+class AddendumForm(OrderStepForm):
+    STEP = "addendum"
     addendum = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
 
     class Meta:
@@ -375,21 +442,21 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
     """The order worklist, and one order's result and review."""
 
     list_display = [
-        "ordered_at",
+        "ordered",
         "test_name",
-        "patient_name",
-        "patient_mrn",
+        "patient",
         "priority",
-        "status",
-        "abnormal",
+        "status_and_flag",
         "ordered_by",
     ]
+    list_display_links = ["ordered", "test_name"]
     list_filter = [
         AwaitingMyReviewFilter,
         "status",
+        "abnormal",
         "priority",
         "test__kind",
-        "ordered_by",
+        ("ordered_by", admin.RelatedOnlyFieldListFilter),
         ("ordered_at", admin.DateFieldListFilter),
     ]
     search_fields = [
@@ -421,7 +488,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "result_text",
         "result_value",
         "result_unit",
-        "abnormal",
+        "abnormal_flag",
         "resulted_by",
         "resulted_at",
     ]
@@ -437,13 +504,24 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # orders are placed on the visit's page
 
-    @admin.display(description="Patient", ordering="visit__patient__family_name")
-    def patient_name(self, order):
-        return order.visit.patient.full_name
+    @admin.display(description="Ordered", ordering="ordered_at")
+    def ordered(self, order):
+        return date_format(timezone.localtime(order.ordered_at), "j M Y H:i")
 
-    @admin.display(description="Record number")
-    def patient_mrn(self, order):
-        return order.visit.patient.mrn
+    @admin.display(description="Patient", ordering="visit__patient__family_name")
+    def patient(self, order):
+        patient = order.visit.patient
+        return format_html('{}<br><span class="quiet">{}</span>', patient.full_name, patient.mrn)
+
+    @admin.display(description="Status", ordering="status")
+    def status_and_flag(self, order):
+        if order.abnormal:
+            return format_html("{} · <strong>abnormal</strong>", order.get_status_display())
+        return order.get_status_display()
+
+    @admin.display(description="Abnormal")
+    def abnormal_flag(self, order):
+        return {True: "Yes", False: "No"}.get(order.abnormal, "Not stated")
 
     @admin.display(description="Visit")
     def visit_link(self, order):
@@ -453,54 +531,49 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
             order.visit,
         )
 
-    def _stage(self, order):
-        if order is None:
+    def _step(self, request, order):
+        """The workflow step this user may take on the order's page, if any."""
+        if order is None or not self.has_change_permission(request, order):
             return None
-        if order.status in (TestOrder.Status.ORDERED, TestOrder.Status.SCHEDULED):
-            return "result"
-        return {TestOrder.Status.RESULTED: "review", TestOrder.Status.REVIEWED: "addendum"}.get(
-            order.status
-        )
+        return {
+            TestOrder.Status.ORDERED: ResultForm,
+            TestOrder.Status.SCHEDULED: ResultForm,
+            TestOrder.Status.RESULTED: ReviewForm,
+            TestOrder.Status.REVIEWED: AddendumForm,
+        }.get(order.status)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form = {"result": ResultForm, "review": ReviewForm, "addendum": AddendumForm}.get(
-            self._stage(obj), AddendumForm
-        )
+        form = self._step(request, obj) or AddendumForm
         kwargs["form"] = form
-        kwargs["fields"] = [*form.base_fields] if form is not AddendumForm else ["addendum"]
+        kwargs["fields"] = [*form.base_fields]
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
-        stage = self._stage(obj)
+        step = self._step(request, obj)
         fieldsets = [("Order", {"fields": self.ORDER_FIELDS})]
-        if stage == "result":
-            fieldsets.append(("Record the result", {"fields": ResultForm._meta.fields}))
+        if step is ResultForm:
+            fieldsets.append(("Record the result", {"fields": [*step.base_fields]}))
         else:
             fieldsets.append(("Result", {"fields": self.RESULT_FIELDS}))
-        if stage == "review":
-            fieldsets.append(("Review", {"fields": ["review_comment"]}))
-        elif stage == "addendum":
+        if step is ReviewForm:
+            fieldsets.append(("Review", {"fields": [*step.base_fields]}))
+        elif obj is not None and obj.status == TestOrder.Status.REVIEWED:
             fieldsets.append(("Review", {"fields": self.REVIEW_FIELDS}))
-            fieldsets.append(("Add an addendum", {"fields": ["addendum"]}))
+        if step is AddendumForm:
+            fieldsets.append(("Add an addendum", {"fields": [*step.base_fields]}))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
-        editable = {
-            "result": set(ResultForm._meta.fields),
-            "review": {"review_comment"},
-            "addendum": {"addendum"},
-        }.get(self._stage(obj), set())
-        if not self.has_change_permission(request, obj):
-            editable = set()
+        step = self._step(request, obj)
+        editable = step.base_fields if step else {}
         every = self.ORDER_FIELDS + self.RESULT_FIELDS + self.REVIEW_FIELDS
         return [field for field in every if field not in editable]
 
     def save_model(self, request, obj, form, change):
-        """Turn the page's form into the workflow step for the order's stage."""
+        """Turn the page's form into its workflow step; the form has checked the input."""
         data = form.cleaned_data
-        stage = self._stage(TestOrder.objects.get(pk=obj.pk))
         try:
-            if stage == "result":
+            if form.STEP == ResultForm.STEP:
                 orders.record_result(
                     order=obj,
                     by=request.user,
@@ -511,18 +584,18 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
                     performed_on=data["performed_on"],
                     request=request,
                 )
-            elif stage == "review":
+            elif form.STEP == ReviewForm.STEP:
                 orders.review_result(
                     order=obj, by=request.user, comment=data["review_comment"], request=request
                 )
-            elif stage == "addendum" and data.get("addendum"):
+            else:
                 orders.add_addendum(
                     order=obj, by=request.user, text=data["addendum"], request=request
                 )
-        except (ValidationError, PermissionDenied) as error:
-            self.message_user(
-                request, " ".join(getattr(error, "messages", [str(error)])), messages.ERROR
-            )
+        except ValidationError as error:
+            # Only a change that raced past the form's checks gets here.
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        obj.refresh_from_db()  # the admin's message and log name the order as it now is
 
     @admin.action(description="Mark selected orders as scheduled", permissions=["change"])
     def schedule_selected(self, request, queryset):
