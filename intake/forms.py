@@ -89,6 +89,13 @@ class PatientSearchForm(forms.Form):
     )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
 
+    def clean_q(self):
+        query = self.cleaned_data["q"]
+        # Punctuation alone leaves no search term, and every patient would match.
+        if not any(char.isalnum() for char in query):
+            raise forms.ValidationError("Type part of a name, a record number or a date of birth.")
+        return query
+
 
 class DayForm(forms.Form):
     day = forms.DateField(label="Day", required=False, widget=DateInput())

@@ -246,6 +246,17 @@ def test_an_empty_search_asks_for_something_to_search_for(desk_client):
     assert "This field is required." in response.text
 
 
+@pytest.mark.parametrize("query", [",", " , - ", "''"])
+def test_a_search_of_punctuation_alone_lists_nobody(desk_client, query):
+    PatientFactory(family_name="Lee")
+
+    response = desk_client.post(SEARCH, {"q": query})
+
+    assert response.context["page"] is None
+    assert "Type part of a name, a record number or a date of birth." in response.text
+    assert "Lee" not in response.text
+
+
 def test_search_results_come_25_to_a_page_in_name_order(desk_client):
     for number in range(30):
         PatientFactory(given_name=f"Ann{number:02d}", family_name="Lee")
