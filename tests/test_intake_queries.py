@@ -72,7 +72,7 @@ def test_the_patient_page_takes_as_many_queries_for_50_visits_as_for_5(
 ):
     patient = PatientFactory()
 
-    small, large = same_queries_at_5_and_50(
+    _, large = same_queries_at_5_and_50(
         add_row=lambda number: VisitFactory(
             patient=patient, provider=UserFactory(), scheduled_at=at_today(9, days=-number)
         ),

@@ -88,7 +88,7 @@ def test_the_newest_information_comes_first(desk_client, visit, intake_data, con
     newest_first = desk_client.get(TODAY)
     by_time = desk_client.get(TODAY, {"sort": "time"})
 
-    assert list(newest_first.context["visits"])[0] == visit
+    assert newest_first.context["visits"][0] == visit
     assert "Newest information first." in newest_first.text
     assert list(by_time.context["visits"]) == [early, visit, late]
     assert "Sorted by time." in by_time.text

@@ -158,7 +158,7 @@ def test_the_visit_page_lists_answers_as_asked_with_who_answered_and_when(
         assert shown.format(timezone.localdate() - datetime.timedelta(days=2)) in text
     assert text.count("Fran Desk") >= 7
     assert f"{timezone.localtime():%-d %b %Y}" in text
-    assert 'href="/staff/visits/{}/intake/">Edit intake'.format(visit.pk) in text
+    assert f'href="/staff/visits/{visit.pk}/intake/">Edit intake' in text
     assert "Red flags" in text
 
 
