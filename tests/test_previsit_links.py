@@ -432,8 +432,10 @@ def test_staff_see_that_wrong_dates_of_birth_locked_the_link(
 
     response = desk_client.get(visit_url(upcoming_visit))
 
-    assert "Latest link: <strong>Locked after wrong dates of birth</strong>" in response.text
-    assert "(5 wrong dates of birth)" in response.text
+    assert (
+        "Latest link: <strong>Locked after wrong dates of birth</strong> "
+        "(5 wrong dates of birth)."
+    ) in response.text
     assert AuditEvent.objects.filter(action="update", detail__locked=True).count() == 1
 
 
@@ -451,7 +453,7 @@ def test_staff_see_the_patients_answers_as_given_by_the_patient(
     response = desk_client.get(visit_url(upcoming_visit))
 
     assert "Intake complete" in response.text
-    assert "Latest link: <strong>Submitted</strong>" in response.text
+    assert "Latest link: <strong>Submitted</strong>." in response.text
     assert response.text.count(">The patient<") == len(upcoming_visit.questions())
     assert "Weakness" in response.text
     assert "Red flag" in response.text
