@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 
 from django.conf import settings
@@ -280,6 +281,14 @@ def too_many_failures(request):
         client=_client_key(request), window_start=_window_start()
     ).first()
     return attempt is not None and attempt.failures >= settings.PREVISIT_MAX_FAILURES
+
+
+def seconds_until_tries_reset():
+    """How long until the current window ends and failed tries count from zero again."""
+    window_end = _window_start() + datetime.timedelta(
+        minutes=settings.PREVISIT_FAILURE_WINDOW_MINUTES
+    )
+    return max(math.ceil((window_end - timezone.now()).total_seconds()), 1)
 
 
 def record_failure(request):

@@ -6,6 +6,7 @@ is remembered in their session for this link only.
 """
 
 import hmac
+import math
 import secrets
 from functools import wraps
 
@@ -56,8 +57,9 @@ def patient_page(view):
     @never_cache
     def wrapper(request, token, *args, **kwargs):
         if links.too_many_failures(request):
-            response = _problem(request, "throttled", 429)
-            response["Retry-After"] = str(settings.PREVISIT_FAILURE_WINDOW_MINUTES * 60)
+            seconds = links.seconds_until_tries_reset()
+            response = _problem(request, "throttled", 429, minutes=math.ceil(seconds / 60))
+            response["Retry-After"] = str(seconds)
         elif request.method == "POST" and not _post_from_our_form(request):
             response = _problem(request, "session", 400)
         else:
@@ -83,11 +85,12 @@ def _post_from_our_form(request):
     )
 
 
-def _problem(request, problem, status):
+def _problem(request, problem, status, **extra):
     context = {
         "problem": problem,
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
+        **extra,
     }
     return render(request, "previsit/problem.html", context, status=status)
 
