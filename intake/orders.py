@@ -146,7 +146,11 @@ def add_addendum(*, order, by, text, request=None):
 def _transition(order, status, by, request, **fields):
     _require_provider(by)
     with transaction.atomic():
-        order = TestOrder.objects.select_for_update().select_related("visit").get(pk=order.pk)
+        order = (
+            TestOrder.objects.select_for_update(of=("self",))
+            .select_related("visit")
+            .get(pk=order.pk)
+        )
         order.move_to(status)
         for name, value in fields.items():
             setattr(order, name, value)
