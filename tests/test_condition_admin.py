@@ -337,13 +337,13 @@ def _admin_urls(condition):
 
 
 @pytest.mark.parametrize("who", ["front_desk", "anonymous"])
-@pytest.mark.parametrize("page", ["change", "publish", "unpublish", "restore", "preview"])
-def test_people_who_are_not_staff_are_sent_to_the_admin_login(client, request, draft, who, page):
+@pytest.mark.parametrize("view", ["change", "publish", "unpublish", "restore", "preview"])
+def test_people_who_are_not_staff_are_sent_to_the_admin_login(client, request, draft, who, view):
     if who == "front_desk":
         client.force_login(request.getfixturevalue("front_desk"))
-    url = _admin_urls(draft)[page]
+    url = _admin_urls(draft)[view]
 
-    response = client.post(url) if page in {"publish", "unpublish", "restore"} else client.get(url)
+    response = client.post(url) if view in {"publish", "unpublish", "restore"} else client.get(url)
 
     assert response.status_code == 302
     assert response.url.startswith(f"/admin/login/?next={url}")
@@ -352,9 +352,10 @@ def test_people_who_are_not_staff_are_sent_to_the_admin_login(client, request, d
     assert draft.versions.count() == 1
 
 
-@pytest.mark.parametrize("page", ["publish", "unpublish", "restore"])
-def test_provider_cannot_publish_unpublish_or_restore(provider_client, condition, page):
-    response = provider_client.post(_admin_urls(condition)[page])
+# (Not "page": that name is Playwright's browser page fixture.)
+@pytest.mark.parametrize("view", ["publish", "unpublish", "restore"])
+def test_provider_cannot_publish_unpublish_or_restore(provider_client, condition, view):
+    response = provider_client.post(_admin_urls(condition)[view])
     assert response.status_code == 403
     condition.refresh_from_db()
     assert condition.is_published
