@@ -162,6 +162,12 @@ def _fill(answer, question, value, *, position, source, by):
         answer.patient_answer = answer.patient_answer or answer.display or "(no answer)"
         answer.corrected_by = by
         answer.corrected_at = timezone.now()
+    elif source == Answer.Source.PATIENT:
+        # The patient answering again (through a reopened link) replaces any staff
+        # correction: the answer shown is the patient's own once more.
+        answer.patient_answer = ""
+        answer.corrected_by = None
+        answer.corrected_at = None
     for field, field_value in _typed_fields(question, value).items():
         setattr(answer, field, field_value)
     answer.question = question

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from conditions.content import save_condition
 from conditions.models import HistoryQuestion
+from intake.answers import save_answers
 from intake.models import Answer, Visit
 
 from .factories import PatientFactory, VisitFactory, at_today
@@ -273,6 +274,22 @@ def test_a_complete_intake_can_go_back_to_draft(desk_client, visit, intake_data)
 
     visit.refresh_from_db()
     assert visit.status == Visit.Status.INTAKE_IN_PROGRESS
+
+
+def test_a_staff_correction_keeps_what_the_patient_said_until_the_patient_answers_again(
+    desk_client, visit, front_desk
+):
+    save_answers(visit=visit, values={"same-place": True}, expected_version=0, source="patient")
+    save_answers(visit=visit, values={"same-place": False}, expected_version=1, by=front_desk)
+    corrected = desk_client.get(f"/staff/visits/{visit.pk}/").text
+
+    save_answers(visit=visit, values={"same-place": True}, expected_version=2, source="patient")
+
+    assert "Corrected by staff. The patient answered: Yes" in corrected
+    answer = visit.answers.get(question_key="same-place")
+    assert (answer.value, answer.source, answer.patient_answer) == (True, "patient", "")
+    assert answer.corrected_by is None
+    assert "Corrected by staff" not in desk_client.get(f"/staff/visits/{visit.pk}/").text
 
 
 def test_the_database_keeps_one_answer_per_question_per_visit(visit):
