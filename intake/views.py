@@ -60,9 +60,8 @@ def patient_register(request):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(
-                request, f"Registered {patient.full_name}, record number {patient.mrn}."
-            )
+            # Messages travel in a cookie: the page it leads to names the patient instead.
+            messages.success(request, "Patient registered with a new record number.")
             return redirect(patient)
     return render(request, "intake/patient_register.html", {"form": form})
 

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -36,13 +37,26 @@ def test_registering_a_patient_gives_them_a_record_number_and_opens_their_page(d
     patient = Patient.objects.get()
     assert response.redirect_chain == [(f"/staff/patients/{patient.pk}/", 302)]
     assert is_valid_record_number(patient.mrn)
-    assert f"Registered Ines Vargas, record number {patient.mrn}." in response.text
+    assert "Patient registered with a new record number." in response.text
+    assert "<h1>Ines Vargas</h1>" in response.text
+    assert f'Record number</dt><dd class="col-sm-9">{patient.mrn}' in response.text
     assert (patient.given_name, patient.family_name) == ("Ines", "Vargas")
     assert patient.date_of_birth == datetime.date(2001, 6, 21)
     assert patient.sex_at_birth == "female"
     assert patient.email == "ines.vargas@example.org"
     assert patient.phone == "+1 (555) 010-0199"
     assert patient.created_by.username == "fran.frontdesk"
+
+
+def test_no_patient_detail_travels_in_a_cookie(desk_client):
+    response = desk_client.post(REGISTER, registration())
+
+    # The messages cookie is signed and compressed, not encrypted: read it as anyone could.
+    messages = CookieStorage(None)._decode(response.cookies["messages"].value)
+    text = " ".join(str(message) for message in messages)
+    assert text == "Patient registered with a new record number."
+    for detail in ("Ines", "Vargas", Patient.objects.get().mrn):
+        assert detail not in text
 
 
 def test_record_numbers_are_unique_with_a_check_digit_and_never_reused(db):
