@@ -44,11 +44,12 @@ def texts(section):
     return [text for text, _ in outline(section)]
 
 
+CONTENT_MODELS = [Condition, Section, SectionItem, HistoryQuestion, RedFlagRule, OrderableTest]
+
+
 def counts():
-    models = [Condition, Section, SectionItem, HistoryQuestion, RedFlagRule, OrderableTest]
-    return {model.__name__: model.objects.count() for model in models} | {
-        "ConditionVersion": ConditionVersion.objects.count()
-    }
+    """How many rows each content table holds, versions included."""
+    return {model.__name__: model.objects.count() for model in [*CONTENT_MODELS, ConditionVersion]}
 
 
 def content_counts():
