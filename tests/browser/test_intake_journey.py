@@ -59,7 +59,8 @@ def test_front_desk_takes_a_whole_intake_and_sees_the_red_flags(
     page.get_by_role("button", name="Register patient").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mara Lindqvist")
     patient = Patient.objects.get()
-    expect(page.get_by_text(f"record number {patient.mrn}")).to_be_visible()
+    expect(page.get_by_text("Patient registered with a new record number.")).to_be_visible()
+    expect(page.get_by_text(patient.mrn, exact=True)).to_be_visible()
 
     # Open a visit for today.
     page.get_by_role("link", name="Open a visit").click()
