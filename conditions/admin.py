@@ -56,8 +56,35 @@ class SectionInline(admin.StackedInline):
     fields = [("position", "kind"), "heading", "body", "items_outline"]
 
 
+class HistoryQuestionForm(forms.ModelForm):
+    class Meta:
+        model = HistoryQuestion
+        fields = [
+            "position",
+            "key",
+            "wording",
+            "help_text",
+            "answer_type",
+            "required",
+            "choices",
+            "applies_to",
+            "min_age",
+            "max_age",
+        ]
+
+    def clean_key(self):
+        key = self.cleaned_data["key"]
+        if self.instance.pk and key != self.instance.key:
+            raise forms.ValidationError(
+                "A question's key cannot change once saved: recorded answers refer to it. "
+                "Add a new question instead."
+            )
+        return key
+
+
 class HistoryQuestionInline(admin.StackedInline):
     model = HistoryQuestion
+    form = HistoryQuestionForm
     extra = 0
     ordering = ["position", "id"]
     prepopulated_fields = {"key": ["wording"]}

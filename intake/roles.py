@@ -40,6 +40,7 @@ ROLE_PERMISSIONS = {
             "sectionitem": ["view", "add", "change", "delete"],
             "historyquestion": ["view", "add", "change", "delete"],
             "orderabletest": ["view", "add", "change"],
+            "redflagrule": ["view", "add", "change", "delete"],
             "conditionversion": ["view"],
         },
     },

@@ -507,3 +507,22 @@ def test_every_outline_line_is_an_item_even_without_its_dash(editor_client, cond
         ("Drink enough water", ["Sip it slowly"]),
         ("Stretch gently", []),
     ]
+
+
+def test_a_saved_questions_key_cannot_be_changed(editor_client, condition):
+    data = form_data(editor_client.get(change_url(condition)))
+    question = prefix_where(data, "key", "first-noticed")
+    data[f"{question}-key"] = ["onset"]
+
+    response = editor_client.post(change_url(condition), data)
+
+    assert response.status_code == 200
+    assert "cannot change once saved" in response.text
+    assert condition.questions.filter(key="first-noticed").exists()
+    assert not condition.questions.filter(key="onset").exists()
+
+
+def test_content_editors_may_edit_red_flag_rules(editor):
+    assert editor.has_perm("conditions.change_redflagrule")
+    assert editor.has_perm("conditions.add_redflagrule")
+    assert editor.has_perm("conditions.delete_redflagrule")
