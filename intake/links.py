@@ -182,8 +182,11 @@ def save_patient_answers(*, link, values, expected_version, submit, request=None
     """The patient saving (or submitting, once) their answers through a link."""
     with transaction.atomic():
         # A double click or a resubmitted form: the second request waits for this lock,
-        # then finds the link already submitted.
-        link = PreVisitLink.objects.select_for_update().get(pk=link.pk)
+        # then finds the link already submitted. The lock is taken with a write, as the
+        # first statement: on SQLite a read first (FOR UPDATE is ignored there) lets both
+        # requests in, and the second then fails with "database is locked".
+        PreVisitLink.objects.filter(pk=link.pk).update(submitted_at=F("submitted_at"))
+        link = PreVisitLink.objects.select_related("visit").get(pk=link.pk)
         if link.state != PreVisitLink.State.ACTIVE:
             raise LinkNotUsable(link.state)
         visit = save_answers(
