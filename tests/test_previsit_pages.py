@@ -15,10 +15,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from conditions.models import Condition, HistoryQuestion, SectionItem
+from conditions.models import Condition, HistoryQuestion, Section, SectionItem
 from config.log_filters import RedactPreVisitTokens
 from intake import links
 from intake.answers import save_answers
@@ -539,6 +540,30 @@ def test_staff_saving_meanwhile_makes_the_patients_save_a_conflict_not_an_overwr
     assert 'name="intake_version" value="1"' in response.text
     saved_again = verified_patient.post("questions/", {**data, "intake_version": "1"})
     assert "Your answers are saved" in saved_again.text
+
+
+def test_the_questions_page_takes_as_many_queries_with_12_sections_to_read_as_with_3(
+    verified_patient, upcoming_visit, django_assert_num_queries
+):
+    condition = upcoming_visit.condition
+
+    def add_sections(start, end):
+        for number in range(start, end):
+            section = Section.objects.create(
+                condition=condition, kind="what_to_expect", heading=f"Part {number}"
+            )
+            SectionItem.objects.create(section=section, text=f"Point {number}")
+
+    add_sections(0, 1)  # with the demo's two: 3
+    verified_patient.get("questions/")
+    with CaptureQueriesContext(connection) as at_3:
+        verified_patient.get("questions/")
+    add_sections(1, 10)
+
+    with django_assert_num_queries(len(at_3)):
+        response = verified_patient.get("questions/")
+
+    assert "<li>Point 9</li>" in response.text
 
 
 # Tampering: nothing the browser sends points anywhere but the link's own visit
