@@ -1,6 +1,23 @@
 """The one function every read and change of patient data goes through to be audited."""
 
+from django.conf import settings
+
 from .models import AuditEvent
+
+
+def client_address(request):
+    """The client's IP address: REMOTE_ADDR, or, behind TRUSTED_PROXIES reverse proxies,
+    the address the outermost of them saw (taken from the right of X-Forwarded-For,
+    since a client can put anything on its left)."""
+    proxies = settings.TRUSTED_PROXIES
+    if proxies:
+        forwarded = [
+            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        ]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def record(*, action, record, patient_id, request=None, actor=None, actor_label="", **detail):
@@ -19,7 +36,7 @@ def record(*, action, record, patient_id, request=None, actor=None, actor_label=
         record_type=record._meta.label_lower,
         record_id=record.pk if is_instance else None,
         patient_id=patient_id,
-        remote_addr=request.META.get("REMOTE_ADDR") if request is not None else None,
+        remote_addr=client_address(request) if request is not None else None,
         detail=detail,
     )
 
@@ -34,7 +51,7 @@ def record_listing(*, record_type, patient_ids, request):
             action=AuditEvent.Action.LIST,
             record_type=record_type._meta.label_lower,
             patient_id=patient_id,
-            remote_addr=request.META.get("REMOTE_ADDR"),
+            remote_addr=client_address(request),
         )
         for patient_id in sorted(set(patient_ids))
     )

@@ -312,7 +312,7 @@ class IntakeForm(forms.Form):
                         self.add_error(name, "This date is in the future.")
                         continue
                     if value < self.born:
-                        self.add_error(name, "This date is before the patient's date of birth.")
+                        self.add_error(name, "This date is before the date of birth.")
                         continue
                 case Types.YES_NO:
                     value = {"yes": True, "no": False}.get(value)
@@ -337,7 +337,11 @@ class IntakeForm(forms.Form):
             name = f"q_{answer.question_key}"
             match answer.answer_type:
                 case Types.DURATION:
-                    initial[f"{name}_amount"] = answer.value_number
+                    # 5.00 is shown as 5, 2.50 as 2.5.
+                    amount = answer.value_number
+                    initial[f"{name}_amount"] = (
+                        f"{amount.normalize():f}" if amount is not None else None
+                    )
                     initial[f"{name}_unit"] = answer.value_unit
                 case Types.YES_NO:
                     initial[name] = {True: "yes", False: "no"}.get(answer.value_bool)

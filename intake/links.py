@@ -266,7 +266,7 @@ def mark_opened(link):
 
 
 def _client_key(request):
-    address = request.META.get("REMOTE_ADDR", "")
+    address = trail.client_address(request) or ""
     return hashlib.sha256(f"{settings.SECRET_KEY}:{address}".encode()).hexdigest()
 
 
