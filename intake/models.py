@@ -57,8 +57,11 @@ class PatientQuerySet(models.QuerySet):
         date_of_birth = parse_search_date(query)
         if date_of_birth:
             return self.filter(date_of_birth=date_of_birth)
+        terms = query.replace(",", " ").split()
+        if not terms:
+            return self.none()
         matches = self
-        for term in query.replace(",", " ").split():
+        for term in terms:
             matches = matches.filter(Q(given_name__icontains=term) | Q(family_name__icontains=term))
         return matches
 
