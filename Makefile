@@ -33,7 +33,12 @@ run: demo
 	@echo "Serving on http://127.0.0.1:8000 (demo accounts are listed in README.md)"
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
-test: install
+# axe-core (npm) for the browser tests' accessibility checks.
+node_modules/axe-core/axe.min.js: package.json
+	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --silent; \
+	else echo "npm not found: the accessibility checks in the browser tests will be skipped"; fi
+
+test: install node_modules/axe-core/axe.min.js
 	$(VENV)/bin/pytest
 
 lint: install

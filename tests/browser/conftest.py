@@ -70,7 +70,10 @@ def axe_violations(page):
     so the page is checked with its real policy in force.
     """
     if not AXE.exists():
-        pytest.fail(f"axe-core is missing at {AXE}: run `npm install`")
+        message = f"axe-core is missing at {AXE}: run `npm install` to enable this check"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
 
     def check():
         page.evaluate(AXE.read_text(encoding="utf-8"))
