@@ -14,8 +14,8 @@ from audit import trail
 from .models import OrderAddendum, TestOrder
 
 
-def _require_provider(user):
-    if not user.has_perm("intake.change_testorder"):
+def _require_provider(user, permission="intake.change_testorder"):
+    if not user.has_perm(permission):
         raise PermissionDenied("Only providers place, result and review test orders.")
 
 
@@ -30,7 +30,7 @@ def place_order(
     notes="",
     request=None,
 ):
-    _require_provider(by)
+    _require_provider(by, "intake.add_testorder")
     if not visit.condition.tests.filter(pk=test.pk).exists():
         raise ValidationError(f"{test.name} is not in the test catalog for {visit.condition}.")
     if visit.status in {visit.Status.CLOSED, visit.Status.CANCELLED}:

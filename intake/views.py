@@ -16,23 +16,27 @@ from .patients import register_patient
 from .visits import cancel_visit, open_visit
 
 PATIENTS_PER_PAGE = 25
+VISITS_PER_PAGE = 100
 
 
 @login_required
 @permission_required("intake.view_visit", raise_exception=True)
 def today(request):
-    """Queries: the day's visits with patient, condition and provider in one; flags are
-    stored on each visit, so the count does not grow with the visits."""
+    """Queries: the day's visits with patient, condition and provider in one, a page at a
+    time; flags are stored on each visit, so the count does not grow with the visits."""
     form = DayForm(request.GET or None)
     day = timezone.localdate()
     if form.is_valid() and form.cleaned_data["day"]:
         day = form.cleaned_data["day"]
-    order = "scheduled_at" if request.GET.get("sort") == "time" else "-updated_at"
-    visits = access.listed(request, Visit.objects.on_day(day).for_lists().order_by(order, "id"))
+    sort = "time" if request.GET.get("sort") == "time" else ""
+    order = "scheduled_at" if sort else "-updated_at"
+    visits = Visit.objects.on_day(day).for_lists().order_by(order, "id")
+    page = Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = access.listed(request, page.object_list)
     return render(
         request,
         "intake/today.html",
-        {"form": form, "day": day, "visits": visits, "sort": request.GET.get("sort", "")},
+        {"form": form, "day": day, "visits": page.object_list, "page": page, "sort": sort},
     )
 
 

@@ -128,3 +128,24 @@ def test_each_listed_patient_is_recorded_in_the_audit_trail(desk_client, conditi
     assert sorted(listed.values_list("patient_id", flat=True)) == sorted(
         v.patient_id for v in visits
     )
+
+
+def test_a_busy_day_is_shown_a_hundred_visits_at_a_time(client, front_desk, condition):
+    from intake.views import VISITS_PER_PAGE
+
+    day = timezone.localdate() + datetime.timedelta(days=1)
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time(8)))
+    VisitFactory.create_batch(
+        VISITS_PER_PAGE + 5,
+        condition=condition,
+        scheduled_at=start,
+    )
+    client.force_login(front_desk)
+
+    first = client.get(f"/staff/?day={day:%Y-%m-%d}&sort=time")
+    second = client.get(f"/staff/?day={day:%Y-%m-%d}&sort=time&page=2")
+
+    assert first.text.count('href="/staff/visits/') == VISITS_PER_PAGE
+    assert "Page 1 of 2 (105 visits)" in first.text
+    assert second.text.count('href="/staff/visits/') == 5
+    assert "Previous page" in second.text
