@@ -1,3 +1,5 @@
+"""The audit trail in the admin: read-only, for whoever may view it."""
+
 from django.contrib import admin
 
 from .models import AuditEvent
@@ -9,7 +11,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ["action", "record_type"]
     search_fields = ["actor_label", "=patient_id", "=record_id"]
     date_hierarchy = "at"
-    list_select_related = ["actor"]
     show_full_result_count = False
 
     def has_add_permission(self, request):

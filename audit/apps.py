@@ -1,3 +1,5 @@
+"""The audit trail app."""
+
 from django.apps import AppConfig
 
 

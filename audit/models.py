@@ -9,9 +9,6 @@ from django.db import models
 
 
 class AuditEventQuerySet(models.QuerySet):
-    def for_patient(self, patient_id):
-        return self.filter(patient_id=patient_id)
-
     def delete(self):
         raise TypeError("Audit events are append-only.")
 

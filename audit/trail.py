@@ -1,4 +1,6 @@
-"""The one function every read and change of patient data goes through to be audited."""
+"""The functions every read and change of patient data goes through to be audited."""
+
+import ipaddress
 
 from django.conf import settings
 
@@ -9,6 +11,7 @@ def client_address(request):
     """The client's IP address: REMOTE_ADDR, or, behind TRUSTED_PROXIES reverse proxies,
     the address the outermost of them saw (taken from the right of X-Forwarded-For,
     since a client can put anything on its left)."""
+    address = request.META.get("REMOTE_ADDR")
     proxies = settings.TRUSTED_PROXIES
     if proxies:
         forwarded = [
@@ -16,8 +19,11 @@ def client_address(request):
         ]
         forwarded = [part for part in forwarded if part]
         if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
+            address = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:  # a proxy that appends "host:port", or no address at all
+        return None
 
 
 def record(*, action, record, patient_id, request=None, actor=None, actor_label="", **detail):

@@ -8,10 +8,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminTextareaWidget
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 
 from . import content
 from .importer import items_to_outline, outline_to_items
@@ -142,26 +142,26 @@ class ConditionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected conditions", permissions=["change"])
     def publish_selected(self, request, queryset):
-        for condition in queryset:
-            content.publish(condition, by=request.user)
-        self.message_user(request, f"Published {len(queryset)} condition(s).", messages.SUCCESS)
+        changed = sum(content.publish(condition, by=request.user) for condition in queryset)
+        self.message_user(request, f"Published {changed} condition(s).", messages.SUCCESS)
 
     @admin.action(description="Return selected conditions to draft", permissions=["change"])
     def unpublish_selected(self, request, queryset):
-        for condition in queryset:
-            content.unpublish(condition, by=request.user)
-        self.message_user(
-            request, f"{len(queryset)} condition(s) are drafts now.", messages.SUCCESS
-        )
+        changed = sum(content.unpublish(condition, by=request.user) for condition in queryset)
+        self.message_user(request, f"{changed} condition(s) returned to draft.", messages.SUCCESS)
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
             path("<int:pk>/preview/", view(self.preview_view), name="conditions_condition_preview"),
-            path("<int:pk>/publish/", view(self.publish_view), name="conditions_condition_publish"),
+            path(
+                "<int:pk>/publish/",
+                view(require_POST(self.publish_view)),
+                name="conditions_condition_publish",
+            ),
             path(
                 "<int:pk>/unpublish/",
-                view(self.unpublish_view),
+                view(require_POST(self.unpublish_view)),
                 name="conditions_condition_unpublish",
             ),
             path(
@@ -169,7 +169,7 @@ class ConditionAdmin(admin.ModelAdmin):
             ),
             path(
                 "<int:pk>/versions/<int:number>/restore/",
-                view(self.restore_view),
+                view(require_POST(self.restore_view)),
                 name="conditions_condition_restore",
             ),
             *super().get_urls(),
@@ -200,16 +200,12 @@ class ConditionAdmin(admin.ModelAdmin):
     # second click (or a second editor's stale page) cannot undo the first; both
     # leave a condition already in that state as it is.
     def publish_view(self, request, pk):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         condition = self._condition_for(request, pk, change=True)
         content.publish(condition, by=request.user)
         self.message_user(request, f"“{condition}” is published.", messages.SUCCESS)
         return redirect(self._change_url(condition))
 
     def unpublish_view(self, request, pk):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         condition = self._condition_for(request, pk, change=True)
         content.unpublish(condition, by=request.user)
         self.message_user(request, f"“{condition}” is a draft now.", messages.SUCCESS)
@@ -241,8 +237,6 @@ class ConditionAdmin(admin.ModelAdmin):
         )
 
     def restore_view(self, request, pk, number):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         condition = self._condition_for(request, pk, change=True)
         version = get_object_or_404(condition.versions, number=number)
         try:

@@ -1,3 +1,5 @@
+"""The condition content app."""
+
 from django.apps import AppConfig
 
 

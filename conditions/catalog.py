@@ -9,8 +9,10 @@ import re
 
 from django.utils.text import slugify
 
-LOINC = "http://loinc.org"
-CPT = "http://www.ama-assn.org/go/cpt"
+from .models import OrderableTest
+
+LOINC = OrderableTest.CodeSystem.LOINC.value
+CPT = OrderableTest.CodeSystem.CPT.value
 
 STANDARD_TESTS = [
     {

@@ -87,8 +87,15 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
     """
     check_document(document)
     with transaction.atomic():
+        # An import and a restore (or two restores) of one condition at once would both
+        # replace its sections; the row lock makes the second wait for the first.
         if condition is None:
-            condition = Condition.objects.filter(slug=document["slug"]).first() or Condition()
+            condition = (
+                Condition.objects.select_for_update().filter(slug=document["slug"]).first()
+                or Condition()
+            )
+        else:
+            condition = Condition.objects.select_for_update().get(pk=condition.pk)
         for field in CONDITION_FIELDS:
             setattr(condition, field, document.get(field) or "")
         condition.alternative_names = "\n".join(document.get("alternative_names", []))
@@ -211,8 +218,11 @@ def check_document(document):
     for question in document.get("questions", []):
         if not isinstance(question, dict) or not isinstance(question.get("key"), str):
             raise ValidationError("Every question needs a key.")
-        if not isinstance(question.get("choices", []), list):
-            raise ValidationError(f"The choices of question “{question['key']}” must be a list.")
+        choices = question.get("choices", [])
+        if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+            raise ValidationError(
+                f"The choices of question “{question['key']}” must be a list of texts."
+            )
         keys.append(question["key"])
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     if duplicates:
@@ -284,16 +294,25 @@ def _mark_published(condition):
 
 
 def publish(condition, *, by):
-    if condition.is_published:
-        return
-    _mark_published(condition)
-    condition.save(update_fields=["status", "published_at", "updated_at"])
-    record_version(condition, by=by, note="Published")
+    """Make the condition public; does nothing if it already is. Returns whether it changed."""
+    with transaction.atomic():
+        # A double click on Publish: the second waits here, then finds it published.
+        condition = Condition.objects.select_for_update().get(pk=condition.pk)
+        if condition.is_published:
+            return False
+        _mark_published(condition)
+        condition.save(update_fields=["status", "published_at", "updated_at"])
+        record_version(condition, by=by, note="Published")
+    return True
 
 
 def unpublish(condition, *, by):
-    if not condition.is_published:
-        return
-    condition.status = Condition.Status.DRAFT
-    condition.save(update_fields=["status", "updated_at"])
-    record_version(condition, by=by, note="Unpublished")
+    """Return the condition to draft; does nothing if it is one. Returns whether it changed."""
+    with transaction.atomic():
+        condition = Condition.objects.select_for_update().get(pk=condition.pk)
+        if not condition.is_published:
+            return False
+        condition.status = Condition.Status.DRAFT
+        condition.save(update_fields=["status", "updated_at"])
+        record_version(condition, by=by, note="Unpublished")
+    return True

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.utils.html import escape
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 
 from .catalog import catalog_entry_for, split_test_phrase
 from .content import FORMAT
@@ -342,7 +342,9 @@ def _red_flag_rules(document):
                         "kind": "answer_includes",
                         "choice": choice,
                         "days": None,
-                        "message": f"Reports {choice[:1].lower()}{choice[1:]}",
+                        "message": Truncator(f"Reports {choice[:1].lower()}{choice[1:]}").chars(
+                            200
+                        ),
                     }
                 )
     call_text = " ".join(

@@ -252,7 +252,7 @@ class RedFlagRule(models.Model):
     )
     kind = models.CharField(max_length=20, choices=Kind)
     choice = models.CharField(
-        max_length=100,
+        max_length=300,
         blank=True,
         help_text="For “includes a choice”: the choice as written in the question "
         "(for yes/no questions: Yes or No).",

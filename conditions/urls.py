@@ -1,3 +1,5 @@
+"""The public condition pages."""
+
 from django.urls import path
 
 from . import views

@@ -129,17 +129,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
 if DEBUG or TESTING:
     # Served straight from the apps' static folders; nothing to collect.
     WHITENOISE_USE_FINDERS = True
-    STATICFILES_BACKEND = "django.contrib.staticfiles.storage.StaticFilesStorage"
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 else:
     STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
-    STATICFILES_BACKEND = "whitenoise.storage.CompressedManifestStaticFilesStorage"
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": STATICFILES_BACKEND},
-}
+    STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
 
 # Messages can name patients: keep them server-side rather than in a readable cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -187,7 +184,9 @@ TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
 if not (DEBUG or TESTING):
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if TRUSTED_PROXIES:
+        # Only a proxy of ours may say that the client's connection was HTTPS.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
@@ -201,8 +200,11 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "filters": {"redact_tokens": {"()": "config.log_filters.RedactPreVisitTokens"}},
+    "filters": {"redact_tokens": {"()": "config.log_filters.RedactTokensAndSearches"}},
     "loggers": {
+        # Replaces Django's own handlers for its loggers, which would print request paths
+        # (with pre-visit tokens) unfiltered, and mail them to ADMINS.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # Request lines can carry a pre-visit token; the runserver access log is kept quiet.
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },

@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -240,23 +241,8 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         answers = visit.answers.select_related("answered_by")
         if not answers:
             return "No answers yet."
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    answer.wording,
-                    answer.display or "—",
-                    "patient" if answer.source == "patient" else answer.answered_by,
-                )
-                for answer in answers
-            ),
-        )
-        return format_html(
-            "<table><thead><tr><th>Question</th><th>Answer</th><th>Answered by</th></tr>"
-            "</thead><tbody>{}</tbody></table>",
-            rows,
-        )
+        # The staff visit page's table, with staff corrections of the patient's answers.
+        return render_to_string("intake/includes/answer_table.html", {"answers": answers})
 
     @admin.display(description="Print")
     def print_link(self, visit):
@@ -610,13 +596,19 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
     def cancel_selected(self, request, queryset):
         reason = request.POST.get("cancel_reason", "").strip()
         if "apply" not in request.POST or not reason:
+            selected = list(queryset.select_related("visit__patient"))
+            trail.record_listing(
+                record_type=TestOrder,
+                patient_ids=[order.visit.patient_id for order in selected],
+                request=request,
+            )
             return TemplateResponse(
                 request,
                 "admin/intake/testorder/cancel_orders.html",
                 {
                     **self.admin_site.each_context(request),
                     "opts": self.opts,
-                    "orders": queryset,
+                    "orders": selected,
                     "missing_reason": "apply" in request.POST,
                     "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
                     "title": "Cancel test orders",

@@ -96,7 +96,11 @@ def save_answers(
                     "Answer every required question before marking the intake complete: "
                     + "; ".join(missing)
                 )
-        visit.move_to(Visit.Status.INTAKE_COMPLETE if complete else Visit.Status.INTAKE_IN_PROGRESS)
+        if complete:
+            visit.move_to(Visit.Status.INTAKE_COMPLETE)
+        elif not (source == Answer.Source.PATIENT and visit.status == Visit.Status.INTAKE_COMPLETE):
+            # A patient's draft save never reopens an intake that staff marked complete.
+            visit.move_to(Visit.Status.INTAKE_IN_PROGRESS)
         visit.red_flags = triage.red_flags(
             rules=visit.condition.red_flag_rules.select_related("question"),
             answers=existing.values(),

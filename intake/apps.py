@@ -1,3 +1,5 @@
+"""Patients, visits and intake; keeps the role groups in step after each migrate."""
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 

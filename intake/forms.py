@@ -379,6 +379,7 @@ class DateOfBirthForm(forms.Form):
     year = forms.IntegerField(
         label="Year",
         min_value=1900,
+        max_value=9999,
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "bday-year", "size": 4, "maxlength": 4}
         ),

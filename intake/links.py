@@ -44,6 +44,9 @@ def _new_token():
 
 
 def _issue(*, visit, by, channel, request):
+    # Staff sending twice at once, or cancelling meanwhile: lock the visit, so only one
+    # link stays active and the status checked is the status that holds.
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
     if not visit.intake_is_open:
         raise ValidationError(
             f"This visit is {visit.get_status_display().lower()}: no pre-visit link can be sent."
@@ -52,8 +55,6 @@ def _issue(*, visit, by, channel, request):
     expires_at = min(now + datetime.timedelta(days=settings.PREVISIT_LINK_DAYS), visit.scheduled_at)
     if expires_at <= now:
         raise ValidationError("The visit time has passed: a pre-visit link would not work.")
-    # Staff sending twice at once: lock the visit so only one link stays active.
-    Visit.objects.select_for_update().get(pk=visit.pk)
     PreVisitLink.objects.filter(visit=visit, revoked_at__isnull=True).update(
         revoked_at=now, revoked_by=by, revoke_reason="Replaced by a new link"
     )

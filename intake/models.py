@@ -1,4 +1,4 @@
-"""Patients, visits, and the answers to a condition's history questions."""
+"""Patients, visits, answers to the history questions, test orders, and pre-visit links."""
 
 import datetime
 
@@ -140,9 +140,6 @@ class VisitQuerySet(models.QuerySet):
     def on_day(self, day):
         start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
         return self.filter(scheduled_at__gte=start, scheduled_at__lt=start + datetime.timedelta(1))
-
-    def with_red_flags(self):
-        return self.exclude(red_flags=[])
 
     def for_lists(self):
         return self.select_related("patient", "condition", "provider")
@@ -356,9 +353,6 @@ class TestOrderQuerySet(models.QuerySet):
         return self.filter(status=TestOrder.Status.RESULTED).filter(
             Q(visit__provider=provider) | Q(ordered_by=provider)
         )
-
-    def for_lists(self):
-        return self.select_related("visit__patient", "visit__condition", "test", "ordered_by")
 
 
 class TestOrder(models.Model):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit import trail
 
-from .models import OrderAddendum, TestOrder
+from .models import OrderAddendum, TestOrder, Visit
 
 
 def _require_provider(user, permission="intake.change_testorder"):
@@ -33,10 +33,6 @@ def place_order(
     _require_provider(by, "intake.add_testorder")
     if not visit.condition.tests.filter(pk=test.pk).exists():
         raise ValidationError(f"{test.name} is not in the test catalog for {visit.condition}.")
-    if visit.status in {visit.Status.CLOSED, visit.Status.CANCELLED}:
-        raise ValidationError(
-            f"Tests cannot be ordered on a {visit.get_status_display().lower()} visit."
-        )
     order = TestOrder(
         visit=visit,
         test=test,
@@ -52,6 +48,13 @@ def place_order(
     )
     order.full_clean()
     with transaction.atomic():
+        # A provider ordering while someone closes or cancels the visit: the status is
+        # checked under the visit's row lock, so no order lands on a closed visit.
+        visit = Visit.objects.select_for_update().get(pk=visit.pk)
+        if visit.status in {Visit.Status.CLOSED, Visit.Status.CANCELLED}:
+            raise ValidationError(
+                f"Tests cannot be ordered on a {visit.get_status_display().lower()} visit."
+            )
         order.save()
         _audit("create", order, by, request)
     return order

@@ -1,3 +1,5 @@
+"""The patient's pre-visit pages, under /v/."""
+
 from django.urls import path
 
 from . import patient_views

@@ -1,3 +1,5 @@
+"""The staff pages, under /staff/."""
+
 from django.urls import path
 
 from . import views

@@ -64,9 +64,11 @@ def patient_register(request):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            # Messages travel in a cookie: the page it leads to names the patient instead.
+            # The page it leads to names the patient; the message need not.
             messages.success(request, "Patient registered with a new record number.")
             return redirect(patient)
+    # The possible duplicates shown are other patients' records: their reading is audited.
+    form.duplicates = access.listed(request, form.duplicates)
     return render(request, "intake/patient_register.html", {"form": form})
 
 
@@ -116,7 +118,6 @@ def visit_detail(request, pk):
             "answers": answers,
             "orders": visit.test_orders.select_related("ordered_by"),
             "link": visit.previsit_links.first(),
-            "cancel_form": CancelVisitForm(),
         },
     )
 
@@ -192,7 +193,7 @@ def visit_cancel(request, pk):
 
 
 @login_required
-@permission_required("intake.view_testorder", raise_exception=True)
+@permission_required(["intake.view_visit", "intake.view_testorder"], raise_exception=True)
 def visit_print(request, pk):
     """The visit summary and one requisition page per active order, for printing."""
     visit = access.visit_for(request, pk)

@@ -328,3 +328,15 @@ def test_a_patient_with_no_visits_says_so(desk_client):
     response = desk_client.get(f"/staff/patients/{patient.pk}/")
 
     assert "No visits yet." in response.text
+
+
+def test_showing_possible_duplicates_is_audited(desk_client, front_desk):
+    existing = PatientFactory(given_name="Ines", family_name="Vargas")
+    data = registration(date_of_birth=existing.date_of_birth.isoformat())
+
+    response = desk_client.post(REGISTER, data)
+
+    assert existing.mrn in response.text
+    assert AuditEvent.objects.filter(
+        action="list", record_type="intake.patient", patient_id=existing.pk, actor=front_desk
+    ).exists()

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from conditions.models import Condition, HistoryQuestion, Section, SectionItem
-from config.log_filters import RedactPreVisitTokens
+from config.log_filters import RedactTokensAndSearches
 from intake import links
 from intake.answers import save_answers
 from intake.models import AccessAttempt, Answer, PreVisitLink, Visit
@@ -225,6 +225,7 @@ def test_the_last_try_before_the_lock_is_counted_in_the_singular(link_patient):
         ({"day": "27", "month": "March", "year": "1995"}, "month", "Enter the month as a number"),
         ({"day": "27", "month": "3", "year": "95"}, "year", "Ensure this value is greater"),
         ({"day": "27", "month": "3", "year": "2990"}, None, "must be in the past"),
+        ({"day": "27", "month": "3", "year": "99999999999999999999"}, "year", "less than"),
     ],
 )
 def test_a_date_of_birth_that_is_not_a_date_is_explained_and_not_counted_as_a_try(
@@ -922,7 +923,7 @@ def test_the_token_never_reaches_the_logs(
     link_patient.get()
 
     assert {r.status_code for r in caplog.records if hasattr(r, "status_code")} >= {404, 403, 410}
-    redact = RedactPreVisitTokens()
+    redact = RedactTokensAndSearches()
     for record in caplog.records:
         assert redact.filter(record) is True
         assert link_token not in record.getMessage()
@@ -937,7 +938,7 @@ def test_the_console_handler_redacts_pre_visit_tokens():
     ]
 
     for handler in [*console, *server]:
-        assert any(isinstance(f, RedactPreVisitTokens) for f in handler.filters)
+        assert any(isinstance(f, RedactTokensAndSearches) for f in handler.filters)
     assert console and server
 
 
@@ -969,7 +970,7 @@ def log_record(msg, *args, request=None):
 def test_the_redaction_filter_replaces_tokens_in_log_messages(msg, args, expected):
     record = log_record(msg, *args)
 
-    assert RedactPreVisitTokens().filter(record) is True
+    assert RedactTokensAndSearches().filter(record) is True
     assert record.getMessage() == expected
 
 
@@ -979,7 +980,7 @@ def test_the_redaction_filter_lets_the_dev_servers_access_log_through():
     with socket.socket() as connection:
         record.request = connection
 
-        assert RedactPreVisitTokens().filter(record) is True
+        assert RedactTokensAndSearches().filter(record) is True
 
     assert record.getMessage() == '"GET /v/[token]/ HTTP/1.1" 404 9'
 
@@ -989,8 +990,8 @@ def test_the_redaction_filter_drops_a_patient_pages_request_from_the_record(rf):
     staff_request = rf.get("/staff/")
     staff_record = log_record("Forbidden: %s", "/staff/", request=staff_request)
 
-    RedactPreVisitTokens().filter(patient_record)
-    RedactPreVisitTokens().filter(staff_record)
+    RedactTokensAndSearches().filter(patient_record)
+    RedactTokensAndSearches().filter(staff_record)
 
     assert patient_record.request is None
     assert staff_record.request is staff_request
@@ -1085,3 +1086,32 @@ def test_client_address_trusts_only_the_configured_proxies(
     settings.TRUSTED_PROXIES = proxies
     request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_address(request) == expected
+
+
+def test_admin_search_terms_are_redacted_from_log_lines():
+    record = logging.LogRecord(
+        "django.server",
+        logging.WARNING,
+        __file__,
+        1,
+        '"GET /admin/intake/visit/?q=Vargas&status=seen HTTP/1.1" 200',
+        (),
+        None,
+    )
+    RedactTokensAndSearches().filter(record)
+    assert "Vargas" not in record.getMessage()
+    assert "?q=[redacted]&status=seen" in record.getMessage()
+
+
+def test_a_patients_draft_save_leaves_an_intake_staff_completed_complete(
+    verified_patient, upcoming_visit, intake_data
+):
+    upcoming_visit.status = Visit.Status.INTAKE_COMPLETE
+    upcoming_visit.save(update_fields=["status"])
+    data = answers_post(upcoming_visit, intake_data, {"how-often": None}, action="save")
+
+    response = verified_patient.post("questions/", data)
+
+    assert "Your answers are saved" in response.text
+    upcoming_visit.refresh_from_db()
+    assert upcoming_visit.status == Visit.Status.INTAKE_COMPLETE

@@ -1,7 +1,10 @@
 """The `rich_text` filter: editors' simple formatting, sanitised before it reaches a page."""
 
+import re
+
 import nh3
 from django import template
+from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -23,3 +26,9 @@ def rich_text(value):
             link_rel="noopener noreferrer nofollow",
         )
     )
+
+
+@register.filter
+def plain_text(value):
+    """Editors' formatted text as plain words, paragraphs and items kept apart by spaces."""
+    return strip_tags(re.sub(r"<(?:/p|br\s*/?|/li)>", " ", str(rich_text(value))))
