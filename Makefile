@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-# A Python 3.12 or newer: pyenv's 3.12 (Debian 12 machines), else python3.13/3.12 on the PATH
-# (Debian 13). Each candidate is run, since a pyenv shim can exist and still fail.
+# A Python 3.12 or newer: python3 (which .python-version points at pyenv's 3.12 on Debian 12),
+# pyenv's 3.12 or 3.13 directly, else python3.13 or python3.12 on the PATH (Debian 13).
+# Each candidate is run, since a pyenv shim can exist and still fail.
 PYTHON ?= $(shell for p in python3 $$HOME/.pyenv/versions/3.12*/bin/python3 $$HOME/.pyenv/versions/3.13*/bin/python3 python3.13 python3.12; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
