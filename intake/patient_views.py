@@ -162,6 +162,7 @@ def questions(request, token):
 
     submitting = request.POST.get("action") == "submit"
     form = IntakeForm(request.POST, visit=visit, completing=submitting)
+    saved_now = None
     if form.is_valid():
         try:
             links.save_patient_answers(
@@ -177,10 +178,13 @@ def questions(request, token):
             visit.refresh_from_db()
             form.data = form.data.copy()
             form.data["intake_version"] = visit.intake_version
+            # Show what the clinic saved beside what the patient typed, so that saving
+            # again replaces the clinic's answers knowingly, as on the staff page.
+            saved_now = visit.answers.all()
             form.add_error(
                 None,
                 "The clinic changed some of your answers while you were filling this in. "
-                "Check your answers below, then save or send them again.",
+                "Compare them with yours below, then save or send your answers again.",
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -193,10 +197,10 @@ def questions(request, token):
                 IntakeForm(visit=visit, initial=IntakeForm.initial_for(visit, visit.answers.all())),
                 saved=True,
             )
-    return _questions_page(request, link, form)
+    return _questions_page(request, link, form, saved_now=saved_now)
 
 
-def _questions_page(request, link, form, *, saved=False):
+def _questions_page(request, link, form, *, saved=False, saved_now=None):
     visit = link.visit
     sections = visit.condition.sections.filter(
         kind__in=[Section.Kind.WHAT_TO_EXPECT, Section.Kind.WHEN_TO_CALL]
@@ -209,6 +213,7 @@ def _questions_page(request, link, form, *, saved=False):
             "form": form,
             "sections": [(section, section.item_tree()) for section in sections],
             "saved": saved,
+            "saved_now": saved_now,
         },
     )
 

@@ -538,6 +538,9 @@ def test_staff_saving_meanwhile_makes_the_patients_save_a_conflict_not_an_overwr
     )
     answer = Answer.objects.get(visit=upcoming_visit)
     assert (answer.value, answer.source) == (False, Answer.Source.STAFF)
+    clinic_answers = by_id(parse(response.text))["clinic-answers"].parent.text
+    assert "Is the twitching always in the same place?" in clinic_answers
+    assert "No" in clinic_answers
     assert 'name="intake_version" value="1"' in response.text
     saved_again = verified_patient.post("questions/", {**data, "intake_version": "1"})
     assert "Your answers are saved" in saved_again.text
