@@ -7,7 +7,6 @@ Clinical records cannot be deleted here.
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -21,8 +20,25 @@ from audit import trail
 
 from . import orders
 from .models import OrderAddendum, Patient, TestOrder, Visit
-from .roles import PROVIDER
+from .roles import active_providers
 from .visits import assign_provider, close_visit, mark_seen
+
+
+def run_bulk_step(model_admin, request, records, step, *, done, describe):
+    """Apply a workflow step to each record of an admin action; say how many it moved on,
+    and why each of the others was refused (the workflow's own rules)."""
+    count, failed = 0, []
+    for record in records:
+        try:
+            step(record)
+            count += 1
+        except (ValidationError, PermissionDenied) as error:
+            reasons = getattr(error, "messages", [str(error)])
+            failed.append(f"{describe(record)}: {' '.join(reasons)}")
+    if count:
+        model_admin.message_user(request, f"{count} {done}.", messages.SUCCESS)
+    for failure in failed:
+        model_admin.message_user(request, failure, messages.ERROR)
 
 
 class AuditedReadsMixin:
@@ -117,9 +133,7 @@ class TestOrderInline(admin.TabularInline):
         return super().get_queryset(request).select_related("test")
 
     def has_add_permission(self, request, obj=None):
-        return request.user.has_perm("intake.add_testorder") and (
-            obj is None or obj.status not in {Visit.Status.CLOSED, Visit.Status.CANCELLED}
-        )
+        return request.user.has_perm("intake.add_testorder") and (obj is None or obj.accepts_orders)
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -194,9 +208,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "provider":
-            kwargs["queryset"] = get_user_model().objects.filter(
-                groups__name=PROVIDER, is_active=True
-            )
+            kwargs["queryset"] = active_providers()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Patient", ordering="patient__family_name")
@@ -301,18 +313,14 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         self._apply(request, queryset, close_visit, "closed")
 
     def _apply(self, request, queryset, workflow, done):
-        failed = []
-        count = 0
-        for visit in queryset:
-            try:
-                workflow(visit=visit, by=request.user, request=request)
-                count += 1
-            except ValidationError as error:
-                failed.append(f"{visit.patient.mrn}: {' '.join(error.messages)}")
-        if count:
-            self.message_user(request, f"{count} visit(s) {done}.", messages.SUCCESS)
-        for failure in failed:
-            self.message_user(request, failure, messages.ERROR)
+        run_bulk_step(
+            self,
+            request,
+            queryset.select_related("patient"),
+            lambda visit: workflow(visit=visit, by=request.user, request=request),
+            done=f"visit(s) {done}",
+            describe=lambda visit: visit.patient.mrn,
+        )
 
 
 class AwaitingMyReviewFilter(admin.SimpleListFilter):
@@ -625,20 +633,14 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
         return None
 
     def _apply(self, request, queryset, done, step):
-        count, failed = 0, []
-        for order in queryset.select_related("visit__patient"):
-            try:
-                step(order)
-                count += 1
-            except (ValidationError, PermissionDenied) as error:
-                messages_ = getattr(error, "messages", [str(error)])
-                failed.append(
-                    f"{order.test_name} for {order.visit.patient.mrn}: {' '.join(messages_)}"
-                )
-        if count:
-            self.message_user(request, f"{count} order(s) {done}.", messages.SUCCESS)
-        for failure in failed:
-            self.message_user(request, failure, messages.ERROR)
+        run_bulk_step(
+            self,
+            request,
+            queryset.select_related("visit__patient"),
+            step,
+            done=f"order(s) {done}",
+            describe=lambda order: f"{order.test_name} for {order.visit.patient.mrn}",
+        )
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)

@@ -16,7 +16,7 @@ from conditions.models import Condition, HistoryQuestion
 
 from . import body_sites
 from .models import Answer, Patient
-from .roles import PROVIDER
+from .roles import active_providers
 
 Types = HistoryQuestion.AnswerType
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -122,11 +122,7 @@ class VisitForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["provider"].queryset = (
-            get_user_model()
-            .objects.filter(groups__name=PROVIDER, is_active=True)
-            .order_by("last_name", "first_name")
-        )
+        self.fields["provider"].queryset = active_providers().order_by("last_name", "first_name")
         self.fields["provider"].label_from_instance = lambda user: (
             user.get_full_name() or user.username
         )
@@ -182,7 +178,7 @@ class QuestionFieldset(LayoutObject):
             {
                 "question": self.question,
                 "required": self.required,
-                "help_id": f"help_{form.field_name(self.question)}",
+                "help_id": f"help_{form.field_name(self.question.key)}",
                 "fields": self.get_rendered_fields(form, context, template_pack, **kwargs),
             },
         )
@@ -213,11 +209,11 @@ class IntakeForm(forms.Form):
         self.helper.layout = Layout(*layout, Field("intake_version"))
 
     @staticmethod
-    def field_name(question):
-        return f"q_{question.key}"
+    def field_name(question_key):
+        return f"q_{question_key}"
 
     def _add_question(self, question):
-        name = self.field_name(question)
+        name = self.field_name(question.key)
         required = question.required and self.completing
         common = {
             "label": question.wording,
@@ -290,7 +286,7 @@ class IntakeForm(forms.Form):
         cleaned = super().clean()
         self.cleaned_answers = {}
         for question in self.questions:
-            name = self.field_name(question)
+            name = self.field_name(question.key)
             if question.answer_type == Types.DURATION:
                 amount, unit = cleaned.get(f"{name}_amount"), cleaned.get(f"{name}_unit")
                 if f"{name}_amount" in self.errors or f"{name}_unit" in self.errors:
@@ -330,11 +326,11 @@ class IntakeForm(forms.Form):
         return cleaned
 
     @classmethod
-    def initial_for(cls, visit, answers):
-        """Form initial data from saved answers."""
+    def with_saved_answers(cls, visit):
+        """An unbound form showing the visit's saved answers and its current version."""
         initial = {"intake_version": visit.intake_version}
-        for answer in answers:
-            name = f"q_{answer.question_key}"
+        for answer in visit.answers.all():
+            name = cls.field_name(answer.question_key)
             match answer.answer_type:
                 case Types.DURATION:
                     # 5.00 is shown as 5, 2.50 as 2.5.
@@ -349,7 +345,7 @@ class IntakeForm(forms.Form):
                     initial[name] = sorted(answer.value)
                 case _:
                     initial[name] = answer.value
-        return initial
+        return cls(visit=visit, initial=initial)
 
 
 class DateOfBirthForm(forms.Form):

@@ -197,7 +197,7 @@ def save_patient_answers(*, link, values, expected_version, submit, request=None
             complete=submit,
             source=Answer.Source.PATIENT,
             request=request,
-            actor_label=f"pre-visit link {link.pk}",
+            actor_label=link.actor_label,
         )
         if submit:
             link.submitted_at = timezone.now()
@@ -253,7 +253,7 @@ def check_date_of_birth(*, link, date_of_birth, request=None):
                 record=link,
                 patient_id=link.visit.patient_id,
                 request=request,
-                actor_label=f"pre-visit link {link.pk}",
+                actor_label=link.actor_label,
                 locked=True,
             )
         return False

@@ -215,6 +215,10 @@ class Visit(models.Model):
     def intake_is_open(self):
         return self.status in self.INTAKE_OPEN
 
+    @property
+    def accepts_orders(self):
+        return self.status not in {self.Status.CLOSED, self.Status.CANCELLED}
+
     def can_move_to(self, status):
         return status in self.TRANSITIONS[self.status]
 
@@ -606,6 +610,11 @@ class PreVisitLink(models.Model):
             and self.visit.intake_is_open
             and self.expires_at > timezone.now()
         )
+
+    @property
+    def actor_label(self):
+        """Who the audit trail says acted, when the patient acts through this link."""
+        return f"pre-visit link {self.pk}"
 
     @property
     def attempts_left(self):

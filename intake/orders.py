@@ -51,7 +51,7 @@ def place_order(
         # A provider ordering while someone closes or cancels the visit: the status is
         # checked under the visit's row lock, so no order lands on a closed visit.
         visit = Visit.objects.select_for_update().get(pk=visit.pk)
-        if visit.status in {Visit.Status.CLOSED, Visit.Status.CANCELLED}:
+        if not visit.accepts_orders:
             raise ValidationError(
                 f"Tests cannot be ordered on a {visit.get_status_display().lower()} visit."
             )

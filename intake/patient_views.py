@@ -155,9 +155,9 @@ def questions(request, token):
             record=visit,
             patient_id=visit.patient_id,
             request=request,
-            actor_label=f"pre-visit link {link.pk}",
+            actor_label=link.actor_label,
         )
-        form = IntakeForm(visit=visit, initial=IntakeForm.initial_for(visit, visit.answers.all()))
+        form = IntakeForm.with_saved_answers(visit)
         return _questions_page(request, link, form)
 
     submitting = request.POST.get("action") == "submit"
@@ -194,7 +194,7 @@ def questions(request, token):
             return _questions_page(
                 request,
                 link,
-                IntakeForm(visit=visit, initial=IntakeForm.initial_for(visit, visit.answers.all())),
+                IntakeForm.with_saved_answers(visit),
                 saved=True,
             )
     return _questions_page(request, link, form, saved_now=saved_now)
@@ -232,7 +232,7 @@ def done(request, token):
         record=visit,
         patient_id=visit.patient_id,
         request=request,
-        actor_label=f"pre-visit link {link.pk}",
+        actor_label=link.actor_label,
     )
     return render(
         request,

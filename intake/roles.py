@@ -4,6 +4,7 @@
 groups without a hand-written data migration.
 """
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
 FRONT_DESK = "Front desk"
@@ -64,3 +65,8 @@ def sync_roles(**kwargs):
             if (permission.content_type.app_label, permission.codename) in codenames
         ]
         group.permissions.set(permissions)
+
+
+def active_providers():
+    """The users who can be a visit's provider."""
+    return get_user_model().objects.filter(groups__name=PROVIDER, is_active=True)

@@ -133,8 +133,7 @@ def visit_intake(request, pk):
         return redirect(visit)
     completing = request.POST.get("action") == "complete"
     if request.method != "POST":
-        answers = visit.answers.all()
-        form = IntakeForm(visit=visit, initial=IntakeForm.initial_for(visit, answers))
+        form = IntakeForm.with_saved_answers(visit)
         return render(request, "intake/visit_intake.html", {"visit": visit, "form": form})
 
     form = IntakeForm(request.POST, visit=visit, completing=completing)
