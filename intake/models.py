@@ -136,6 +136,22 @@ class Patient(models.Model):
             raise ValidationError({"date_of_birth": "Check the year of birth."})
 
 
+class StatusWorkflow:
+    """A `status` that changes only along TRANSITIONS (each status -> those it may become)."""
+
+    def can_move_to(self, status):
+        return status in self.TRANSITIONS[self.status]
+
+    def move_to(self, status):
+        """Change the status, refusing any change the workflow does not allow."""
+        if not self.can_move_to(status):
+            raise ValidationError(
+                f"{self.WORKFLOW_SUBJECT} that is {self.get_status_display().lower()} cannot "
+                f"become {self.Status(status).label.lower()}."
+            )
+        self.status = status
+
+
 class VisitQuerySet(models.QuerySet):
     def on_day(self, day):
         start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
@@ -145,7 +161,7 @@ class VisitQuerySet(models.QuerySet):
         return self.select_related("patient", "condition", "provider")
 
 
-class Visit(models.Model):
+class Visit(StatusWorkflow, models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
         INTAKE_IN_PROGRESS = "intake_in_progress", "Intake in progress"
@@ -168,6 +184,7 @@ class Visit(models.Model):
         Status.CLOSED: set(),
         Status.CANCELLED: set(),
     }
+    WORKFLOW_SUBJECT = "A visit"
     INTAKE_OPEN = {Status.SCHEDULED, Status.INTAKE_IN_PROGRESS, Status.INTAKE_COMPLETE}
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits")
@@ -219,19 +236,10 @@ class Visit(models.Model):
     def accepts_orders(self):
         return self.status not in {self.Status.CLOSED, self.Status.CANCELLED}
 
-    def can_move_to(self, status):
-        return status in self.TRANSITIONS[self.status]
-
     def move_to(self, status):
-        """Change the status, refusing any change the visit's workflow does not allow."""
-        if status == self.status:
-            return
-        if not self.can_move_to(status):
-            raise ValidationError(
-                f"A visit that is {self.get_status_display().lower()} cannot become "
-                f"{self.Status(status).label.lower()}."
-            )
-        self.status = status
+        """As StatusWorkflow.move_to, but staying in the same status is no change."""
+        if status != self.status:
+            super().move_to(status)
 
     def questions(self):
         """The condition's questions that apply to this visit's patient."""
@@ -359,7 +367,7 @@ class TestOrderQuerySet(models.QuerySet):
         )
 
 
-class TestOrder(models.Model):
+class TestOrder(StatusWorkflow, models.Model):
     """A test ordered for a visit, its result and its review.
 
     The test's name and code are copied at ordering time, so later catalog edits do not
@@ -393,6 +401,7 @@ class TestOrder(models.Model):
         Status.REVIEWED: set(),
         Status.CANCELLED: set(),
     }
+    WORKFLOW_SUBJECT = "An order"
     # The body sites an order may name, by the catalog test's body site.
     SITES_FOR_TEST = {
         "brain": {BodySite.BRAIN},
@@ -478,22 +487,10 @@ class TestOrder(models.Model):
     def __str__(self):
         return f"{self.test_name} ({self.get_status_display().lower()})"
 
-    def can_move_to(self, status):
-        return status in self.TRANSITIONS[self.status]
-
     def get_test_code_system_label(self):
         return (
             OrderableTest.CodeSystem(self.test_code_system).label if self.test_code_system else ""
         )
-
-    def move_to(self, status):
-        """Change the status, refusing any change the order workflow does not allow."""
-        if not self.can_move_to(status):
-            raise ValidationError(
-                f"An order that is {self.get_status_display().lower()} cannot become "
-                f"{self.Status(status).label.lower()}."
-            )
-        self.status = status
 
     def clean(self):
         if self.test_id and self.body_site:
