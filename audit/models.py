@@ -26,6 +26,18 @@ class AuditEvent(models.Model):
         CANCEL = "cancel", "Cancelled"
         SEND = "send", "Sent"
         REVOKE = "revoke", "Revoked"
+        DENY = "deny", "Refused access"
+        EXPORT = "export", "Exported"
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Failed to sign in"
+        SIGN_OUT = "sign_out", "Signed out"
+        SESSION_ENDED = "session_ended", "Session ended (idle or too long)"
+        LOCKED_OUT = "locked_out", "Locked out"
+        UNLOCK = "unlock", "Lifted a lockout"
+        SECOND_FACTOR = "second_factor", "Passed the second factor"
+        SECOND_FACTOR_FAILED = "second_factor_failed", "Failed the second factor"
+        ENROL = "enrol", "Enrolled a second factor"
+        PASSWORD_RESET = "password_reset", "Password reset"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -34,7 +46,7 @@ class AuditEvent(models.Model):
     actor_label = models.CharField(
         max_length=150, help_text="The user name, or the pre-visit link that acted."
     )
-    action = models.CharField(max_length=10, choices=Action)
+    action = models.CharField(max_length=30, choices=Action)
     record_type = models.CharField(max_length=50)
     record_id = models.PositiveBigIntegerField(null=True, blank=True)
     patient_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)

@@ -53,15 +53,17 @@ def timed(client, method, url, data=None):
 
 
 def populate(count, condition, clerk, day):
+    from audit.actors import Actor
     from intake.answers import save_answers
     from intake.models import Patient, Visit
     from intake.patients import register_patient
     from intake.visits import open_visit
 
+    clerk_actor = Actor.for_user(clerk)
     existing = Visit.objects.count()
     for n in range(existing, count):
         patient = register_patient(
-            by=clerk,
+            actor=clerk_actor,
             given_name=f"Bench{n}",
             family_name="Patient",
             date_of_birth=datetime.date(1980, 1, 1) + datetime.timedelta(days=n),
@@ -72,7 +74,7 @@ def populate(count, condition, clerk, day):
             condition=condition,
             scheduled_at=timezone.make_aware(datetime.datetime.combine(day, datetime.time(9)))
             + datetime.timedelta(minutes=n % 480),
-            by=clerk,
+            actor=clerk_actor,
         )
         save_answers(
             visit=visit,
@@ -82,7 +84,7 @@ def populate(count, condition, clerk, day):
                 "other-symptoms": {"weakness"},
             },
             expected_version=0,
-            by=clerk,
+            actor=clerk_actor,
         )
 
 

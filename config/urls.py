@@ -14,3 +14,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]
+
+# A refused access is an audit event before it is a 403 page.
+handler403 = "audit.views.permission_denied"

@@ -1,30 +1,76 @@
-"""The one way staff code reaches a patient's records, so every read is audited."""
+"""The one way code reaches a patient's records: it checks the role and audits the read.
 
+Staff views, the admin and the patient pages all come here. A refused read raises
+`AccessDenied`, which the 403 handler (audit.views.permission_denied) records with the
+patient it was about.
+"""
+
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
 from audit import trail
+from audit.models import AuditEvent
 
-from .models import Patient, Visit
+from .models import Patient, TestOrder, Visit
 
 
-def patient_for(request, pk):
-    """The patient with this id (404 if none), recorded as read by the request's user."""
+class AccessDenied(PermissionDenied):
+    """A role that may not read (or change) this record."""
+
+    def __init__(self, *, record, patient_id):
+        super().__init__("Your role does not give access to this record.")
+        self.record = record
+        self.patient_id = patient_id
+
+
+def read(actor, record, *, patient_id, permissions):
+    """`record`, once `actor` holds one of `permissions`; the read is audited."""
+    if not any(actor.has_perm(permission) for permission in permissions):
+        raise AccessDenied(record=record, patient_id=patient_id)
+    trail.record(action=AuditEvent.Action.VIEW, record=record, patient_id=patient_id, actor=actor)
+    return record
+
+
+def patient_for(actor, pk, *, permission="intake.view_patient"):
+    """The patient with this id (404 if none), recorded as read."""
     patient = get_object_or_404(Patient, pk=pk)
-    trail.record(action="view", record=patient, patient_id=patient.pk, request=request)
-    return patient
+    return read(actor, patient, patient_id=patient.pk, permissions=[permission])
 
 
-def visit_for(request, pk):
-    """The visit with this id, with its patient and condition, recorded as read."""
+def visit_for(actor, pk, *, permission="intake.view_visit"):
+    """The visit with this id, with its patient, condition and provider, recorded as read."""
     visit = get_object_or_404(Visit.objects.for_lists(), pk=pk)
-    trail.record(action="view", record=visit, patient_id=visit.patient_id, request=request)
+    return read(actor, visit, patient_id=visit.patient_id, permissions=[permission])
+
+
+def visit_through_link(actor, link):
+    """The visit a patient's own pre-visit link opens: the link is the permission."""
+    visit = link.visit
+    trail.record(
+        action=AuditEvent.Action.VIEW, record=visit, patient_id=visit.patient_id, actor=actor
+    )
     return visit
 
 
-def listed(request, records):
-    """Record that a page listed these patients or visits (a search, a day list)."""
+def patient_id_of(record):
+    """The patient a Patient, Visit or TestOrder belongs to."""
+    match record:
+        case Patient():
+            return record.pk
+        case Visit():
+            return record.patient_id
+        case TestOrder():
+            return record.visit.patient_id
+    raise TypeError(f"{type(record).__name__} does not belong to a patient.")
+
+
+def listed(actor, records):
+    """Record that a page listed these patients, visits or orders (a search, a day list)."""
     records = list(records)
     if records:
-        patient_ids = [getattr(record, "patient_id", record.pk) for record in records]
-        trail.record_listing(record_type=type(records[0]), patient_ids=patient_ids, request=request)
+        trail.record_listing(
+            record_type=type(records[0]),
+            patient_ids=[patient_id_of(record) for record in records],
+            actor=actor,
+        )
     return records

@@ -16,9 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from audit import trail
-
-from . import orders
+from . import access, orders
 from .models import OrderAddendum, Patient, TestOrder, Visit
 from .roles import active_providers
 from .visits import assign_provider, close_visit, mark_seen
@@ -42,24 +40,28 @@ def run_bulk_step(model_admin, request, records, step, *, done, describe):
 
 
 class AuditedReadsMixin:
-    """Record every change page a user opens, and every patient a list shows."""
+    """Reads go through intake.access: every change page a user opens (or is refused),
+    and every patient a list shows, is audited."""
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:
-            trail.record_listing(
-                record_type=self.model,
-                patient_ids=[self.patient_id_of(record) for record in changelist.result_list],
-                request=request,
-            )
+            access.listed(request.actor, changelist.result_list)
         return response
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
         if obj is not None:
-            trail.record(
-                action="view", record=obj, patient_id=self.patient_id_of(obj), request=request
+            opts = self.model._meta
+            access.read(
+                request.actor,
+                obj,
+                patient_id=access.patient_id_of(obj),
+                permissions=[
+                    f"{opts.app_label}.view_{opts.model_name}",
+                    f"{opts.app_label}.change_{opts.model_name}",
+                ],
             )
         return obj
 
@@ -84,10 +86,6 @@ class PatientAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "created_by",
     ]
     show_full_result_count = False
-
-    @staticmethod
-    def patient_id_of(patient):
-        return patient.pk
 
     def has_add_permission(self, request):
         return False  # patients are registered on the staff pages, with the duplicate check
@@ -142,6 +140,42 @@ class TestOrderInline(admin.TabularInline):
         return False
 
 
+class VisitAdminForm(forms.ModelForm):
+    """The visit page, which remembers the visit as it was loaded.
+
+    If someone else changed the visit meanwhile (its provider, its status, its intake),
+    the save is refused, as a stale intake save is: nothing is written, and the page
+    comes back showing the visit as it now is, with the orders that were typed kept.
+    """
+
+    loaded_stamp = forms.CharField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = Visit
+        fields = ["provider"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["loaded_stamp"].initial = self.instance.edit_stamp
+
+    def clean(self):
+        cleaned = super().clean()
+        visit = self.instance
+        if self.data.get(self.add_prefix("loaded_stamp")) != visit.edit_stamp:
+            # Show the visit as it is now, so that saving again is a knowing choice.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("loaded_stamp")] = visit.edit_stamp
+            self.data[self.add_prefix("provider")] = str(visit.provider_id or "")
+            raise ValidationError(
+                "Someone else changed this visit while you had it open (it is now "
+                f"{visit.get_status_display().lower()}, with "
+                f"{visit.provider or 'no provider'} as provider). Nothing was saved. "
+                "Check the visit as it is now, then save again: the orders you typed "
+                "are still below."
+            )
+        return cleaned
+
+
 @admin.register(Visit)
 class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
     list_display = [
@@ -191,20 +225,29 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         ),
     ]
     inlines = [TestOrderInline]
+    form = VisitAdminForm
     actions = ["mark_seen_action", "close_action"]
 
     class Media:
         css = {"all": ["css/orders-admin.css"]}
-
-    @staticmethod
-    def patient_id_of(visit):
-        return visit.patient_id
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("patient", "condition", "provider")
 
     def has_add_permission(self, request):
         return False  # visits are opened on the staff pages
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status in Visit.FINISHED:
+            return [*self.readonly_fields, "provider"]
+        return self.readonly_fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and self.has_change_permission(request, obj):
+            # The hidden stamp of the visit as loaded, for the stale-save check.
+            fieldsets = [*fieldsets, (None, {"fields": ["loaded_stamp"]})]
+        return fieldsets
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "provider":
@@ -267,7 +310,16 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         """Only the provider is edited here; other columns are left to their workflows,
         so a patient submitting the intake meanwhile is not overwritten."""
         if "provider" in form.changed_data:
-            assign_provider(visit=obj, provider=obj.provider, by=request.user, request=request)
+            try:
+                assign_provider(
+                    visit=obj,
+                    provider=obj.provider,
+                    actor=request.actor,
+                    expected_provider_id=form.initial.get("provider"),
+                )
+            except ValidationError as error:
+                # Only a change that raced past the form's check gets here.
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
 
     def save_formset(self, request, form, formset, change):
         """New orders are placed through intake.orders; nothing else is saved here."""
@@ -287,12 +339,11 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
                         orders.place_order(
                             visit=visit,
                             test=data["test"],
-                            by=request.user,
+                            actor=request.actor,
                             reason=data["reason"],
                             priority=data["priority"],
                             body_site=data["body_site"],
                             notes=data["notes"],
-                            request=request,
                         )
                     )
         except ValidationError as error:
@@ -317,7 +368,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
             self,
             request,
             queryset.select_related("patient"),
-            lambda visit: workflow(visit=visit, by=request.user, request=request),
+            lambda visit: workflow(visit=visit, actor=request.actor),
             done=f"visit(s) {done}",
             describe=lambda visit: visit.patient.mrn,
         )
@@ -488,10 +539,6 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
     ]
     REVIEW_FIELDS = ["review_comment", "reviewed_by", "reviewed_at"]
 
-    @staticmethod
-    def patient_id_of(order):
-        return order.visit.patient_id
-
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("visit__patient", "ordered_by")
 
@@ -570,22 +617,17 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
             if form.STEP == ResultForm.STEP:
                 orders.record_result(
                     order=obj,
-                    by=request.user,
+                    actor=request.actor,
                     text=data["result_text"],
                     value=data["result_value"],
                     unit=data["result_unit"],
                     abnormal=data["abnormal"],
                     performed_on=data["performed_on"],
-                    request=request,
                 )
             elif form.STEP == ReviewForm.STEP:
-                orders.review_result(
-                    order=obj, by=request.user, comment=data["review_comment"], request=request
-                )
+                orders.review_result(order=obj, actor=request.actor, comment=data["review_comment"])
             else:
-                orders.add_addendum(
-                    order=obj, by=request.user, text=data["addendum"], request=request
-                )
+                orders.add_addendum(order=obj, actor=request.actor, text=data["addendum"])
         except ValidationError as error:
             # Only a change that raced past the form's checks gets here.
             self.message_user(request, " ".join(error.messages), messages.ERROR)
@@ -597,19 +639,14 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
             request,
             queryset,
             "scheduled",
-            lambda order: orders.schedule_order(order=order, by=request.user, request=request),
+            lambda order: orders.schedule_order(order=order, actor=request.actor),
         )
 
     @admin.action(description="Cancel selected orders…", permissions=["change"])
     def cancel_selected(self, request, queryset):
         reason = request.POST.get("cancel_reason", "").strip()
         if "apply" not in request.POST or not reason:
-            selected = list(queryset.select_related("visit__patient"))
-            trail.record_listing(
-                record_type=TestOrder,
-                patient_ids=[order.visit.patient_id for order in selected],
-                request=request,
-            )
+            selected = access.listed(request.actor, queryset.select_related("visit__patient"))
             return TemplateResponse(
                 request,
                 "admin/intake/testorder/cancel_orders.html",
@@ -626,9 +663,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
             request,
             queryset,
             "cancelled",
-            lambda order: orders.cancel_order(
-                order=order, by=request.user, reason=reason, request=request
-            ),
+            lambda order: orders.cancel_order(order=order, actor=request.actor, reason=reason),
         )
         return None
 

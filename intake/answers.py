@@ -6,6 +6,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit import trail
+from audit.models import AuditEvent
 from conditions.models import HistoryQuestion
 
 from . import triage
@@ -34,18 +35,17 @@ def save_answers(
     values,
     expected_version,
     complete=False,
-    by=None,
-    source=Answer.Source.STAFF,
-    request=None,
-    actor_label="",
+    actor,
 ):
-    """Save typed answers (question key -> value) for a visit's questions.
+    """Save typed answers (question key -> value) for a visit's questions, as staff or
+    (when `actor` is a pre-visit link) as the patient.
 
     `expected_version` is the intake version the form was loaded with: when another save
     came in between, nothing is written and IntakeConflict is raised, so two people
     never silently overwrite each other. With `complete`, every required question
     must be answered and the intake is marked complete.
     """
+    source = Answer.Source.PATIENT if actor.is_patient else Answer.Source.STAFF
     with transaction.atomic():
         # Two staff members (or staff and the patient) saving the same intake race here.
         # Claiming the next version is the first statement, a compare-and-swap: the second
@@ -79,7 +79,7 @@ def save_answers(
                 answer = Answer(visit=visit, question_key=question.key)
             elif _typed_fields(question, value) == _current_fields(answer):
                 continue
-            _fill(answer, question, value, position=position, source=source, by=by)
+            _fill(answer, question, value, position=position, source=source, by=actor.user)
             answer.save()
             existing[question.key] = answer
             changed.append(question.key)
@@ -108,12 +108,10 @@ def save_answers(
         )
         visit.save(update_fields=["status", "red_flags", "updated_at"])
         trail.record(
-            action="submit" if complete else "update",
+            action=AuditEvent.Action.SUBMIT if complete else AuditEvent.Action.UPDATE,
             record=visit,
             patient_id=visit.patient_id,
-            request=request,
-            actor=by,
-            actor_label=actor_label,
+            actor=actor,
             answers_changed=changed,
         )
     return visit

@@ -23,9 +23,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit import trail
+from audit.actors import client_address
+from audit.models import AuditEvent
 
 from .answers import save_answers
-from .models import AccessAttempt, Answer, PreVisitLink, Visit
+from .models import AccessAttempt, PreVisitLink, Visit
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ def _new_token():
     return secrets.token_urlsafe(32)
 
 
-def _issue(*, visit, by, channel, request):
+def _issue(*, visit, actor, channel):
     # Staff sending twice at once, or cancelling meanwhile: lock the visit, so only one
     # link stays active and the status checked is the status that holds.
     visit = Visit.objects.select_for_update().get(pk=visit.pk)
@@ -56,37 +58,36 @@ def _issue(*, visit, by, channel, request):
     if expires_at <= now:
         raise ValidationError("The visit time has passed: a pre-visit link would not work.")
     PreVisitLink.objects.filter(visit=visit, revoked_at__isnull=True).update(
-        revoked_at=now, revoked_by=by, revoke_reason="Replaced by a new link"
+        revoked_at=now, revoked_by=actor.user, revoke_reason="Replaced by a new link"
     )
     link = PreVisitLink.objects.create(
-        visit=visit, channel=channel, created_by=by, expires_at=expires_at
+        visit=visit, channel=channel, created_by=actor.user, expires_at=expires_at
     )
     trail.record(
-        action="send",
+        action=AuditEvent.Action.SEND,
         record=link,
         patient_id=visit.patient_id,
-        request=request,
-        actor=by,
+        actor=actor,
         channel=channel,
     )
     return link
 
 
-def send_previsit_link(*, visit, sent_by, request=None):
+def send_previsit_link(*, visit, actor):
     """Issue a link and e-mail it to the patient in the background."""
     if not visit.patient.email:
         raise ValidationError("The patient has no e-mail address. Show a link to copy instead.")
     with transaction.atomic():
-        link = _issue(visit=visit, by=sent_by, channel=PreVisitLink.Channel.EMAIL, request=request)
+        link = _issue(visit=visit, actor=actor, channel=PreVisitLink.Channel.EMAIL)
         transaction.on_commit(lambda: email_previsit_link.enqueue(link.pk))
     return link
 
 
-def show_previsit_link(*, visit, shown_to, request=None):
+def show_previsit_link(*, visit, actor):
     """Issue a link to show once on screen; returns (link, url)."""
     token = _new_token()
     with transaction.atomic():
-        link = _issue(visit=visit, by=shown_to, channel=PreVisitLink.Channel.SHOWN, request=request)
+        link = _issue(visit=visit, actor=actor, channel=PreVisitLink.Channel.SHOWN)
         link.token_hash = hash_token(token)
         link.sent_at = timezone.now()
         link.save(update_fields=["token_hash", "sent_at"])
@@ -130,26 +131,25 @@ def email_previsit_link(link_id):
     link.save(update_fields=["sent_at"])
 
 
-def revoke_link(*, link, by, request=None, reason="Revoked by staff"):
+def revoke_link(*, link, actor, reason="Revoked by staff"):
     with transaction.atomic():
         link = PreVisitLink.objects.select_for_update().get(pk=link.pk)
         if link.revoked_at:
             return link
         link.revoked_at = timezone.now()
-        link.revoked_by = by
+        link.revoked_by = actor.user
         link.revoke_reason = reason
         link.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
         trail.record(
-            action="revoke",
+            action=AuditEvent.Action.REVOKE,
             record=link,
             patient_id=link.visit.patient_id,
-            request=request,
-            actor=by,
+            actor=actor,
         )
     return link
 
 
-def reopen_link(*, link, by, request=None):
+def reopen_link(*, link, actor):
     """Let the patient change their submitted answers again through the same link."""
     with transaction.atomic():
         link = PreVisitLink.objects.select_for_update().select_related("visit").get(pk=link.pk)
@@ -169,18 +169,18 @@ def reopen_link(*, link, by, request=None):
             visit.move_to(Visit.Status.INTAKE_IN_PROGRESS)
             visit.save(update_fields=["status", "updated_at"])
         trail.record(
-            action="update",
+            action=AuditEvent.Action.UPDATE,
             record=link,
             patient_id=visit.patient_id,
-            request=request,
-            actor=by,
+            actor=actor,
             reopened=True,
         )
     return link
 
 
-def save_patient_answers(*, link, values, expected_version, submit, request=None):
-    """The patient saving (or submitting, once) their answers through a link."""
+def save_patient_answers(*, link, values, expected_version, submit, actor):
+    """The patient saving (or submitting, once) their answers through a link; `actor`
+    is the patient acting through it (`Actor.through_link`)."""
     with transaction.atomic():
         # A double click or a resubmitted form: the second request waits for this lock,
         # then finds the link already submitted. The lock is taken with a write, as the
@@ -195,9 +195,7 @@ def save_patient_answers(*, link, values, expected_version, submit, request=None
             values=values,
             expected_version=expected_version,
             complete=submit,
-            source=Answer.Source.PATIENT,
-            request=request,
-            actor_label=link.actor_label,
+            actor=actor,
         )
         if submit:
             link.submitted_at = timezone.now()
@@ -228,7 +226,7 @@ def find_link(token):
     return link
 
 
-def check_date_of_birth(*, link, date_of_birth, request=None):
+def check_date_of_birth(*, link, date_of_birth, actor):
     """True if it matches the patient's; five wrong tries lock the link."""
     with transaction.atomic():
         link = (
@@ -249,11 +247,10 @@ def check_date_of_birth(*, link, date_of_birth, request=None):
             link.locked_at = timezone.now()
             link.save(update_fields=["locked_at"])
             trail.record(
-                action="update",
+                action=AuditEvent.Action.UPDATE,
                 record=link,
                 patient_id=link.visit.patient_id,
-                request=request,
-                actor_label=link.actor_label,
+                actor=actor,
                 locked=True,
             )
         return False
@@ -267,7 +264,7 @@ def mark_opened(link):
 
 
 def _client_key(request):
-    address = trail.client_address(request) or ""
+    address = client_address(request) or ""
     return hashlib.sha256(f"{settings.SECRET_KEY}:{address}".encode()).hexdigest()
 
 

@@ -186,6 +186,8 @@ class Visit(StatusWorkflow, models.Model):
     }
     WORKFLOW_SUBJECT = "A visit"
     INTAKE_OPEN = {Status.SCHEDULED, Status.INTAKE_IN_PROGRESS, Status.INTAKE_COMPLETE}
+    # Nothing more happens on these: no orders, no change of provider.
+    FINISHED = {Status.CLOSED, Status.CANCELLED}
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits")
     condition = models.ForeignKey(Condition, on_delete=models.PROTECT, related_name="visits")
@@ -233,8 +235,13 @@ class Visit(StatusWorkflow, models.Model):
         return self.status in self.INTAKE_OPEN
 
     @property
+    def edit_stamp(self):
+        """Changes whenever the visit is saved: a page loaded with another stamp is stale."""
+        return self.updated_at.isoformat()
+
+    @property
     def accepts_orders(self):
-        return self.status not in {self.Status.CLOSED, self.Status.CANCELLED}
+        return self.status not in self.FINISHED
 
     def move_to(self, status):
         """As StatusWorkflow.move_to, but staying in the same status is no change."""

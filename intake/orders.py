@@ -10,12 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import trail
+from audit.models import AuditEvent
 
 from .models import OrderAddendum, TestOrder, Visit
 
 
-def _require_provider(user, permission="intake.change_testorder"):
-    if not user.has_perm(permission):
+def _require_provider(actor, permission="intake.change_testorder"):
+    if not actor.has_perm(permission):
         raise PermissionDenied("Only providers place, result and review test orders.")
 
 
@@ -23,14 +24,13 @@ def place_order(
     *,
     visit,
     test,
-    by,
+    actor,
     reason,
     priority=TestOrder.Priority.ROUTINE,
     body_site="",
     notes="",
-    request=None,
 ):
-    _require_provider(by, "intake.add_testorder")
+    _require_provider(actor, "intake.add_testorder")
     if not visit.condition.tests.filter(pk=test.pk).exists():
         raise ValidationError(f"{test.name} is not in the test catalog for {visit.condition}.")
     order = TestOrder(
@@ -43,7 +43,7 @@ def place_order(
         reason=" ".join(reason.split()),
         body_site=body_site or ("brain" if test.body_site == "brain" else ""),
         notes=notes.strip(),
-        ordered_by=by,
+        ordered_by=actor.user,
         ordered_at=timezone.now(),
     )
     order.full_clean()
@@ -56,26 +56,29 @@ def place_order(
                 f"Tests cannot be ordered on a {visit.get_status_display().lower()} visit."
             )
         order.save()
-        _audit("create", order, by, request)
+        _audit(AuditEvent.Action.CREATE, order, actor)
     return order
 
 
-def schedule_order(*, order, by, request=None):
+def schedule_order(*, order, actor):
     return _transition(
-        order, TestOrder.Status.SCHEDULED, by, request, scheduled_by=by, scheduled_at=timezone.now()
+        order,
+        TestOrder.Status.SCHEDULED,
+        actor,
+        scheduled_by=actor.user,
+        scheduled_at=timezone.now(),
     )
 
 
-def cancel_order(*, order, by, reason, request=None):
+def cancel_order(*, order, actor, reason):
     reason = " ".join(reason.split())
     if not reason:
         raise ValidationError("Give a reason for cancelling the order.")
     return _transition(
         order,
         TestOrder.Status.CANCELLED,
-        by,
-        request,
-        cancelled_by=by,
+        actor,
+        cancelled_by=actor.user,
         cancelled_at=timezone.now(),
         cancel_reason=reason[:300],
     )
@@ -97,43 +100,39 @@ def check_result(*, text, value, unit, performed_on):
         raise ValidationError(errors)
 
 
-def record_result(
-    *, order, by, text, value=None, unit="", abnormal=None, performed_on=None, request=None
-):
+def record_result(*, order, actor, text, value=None, unit="", abnormal=None, performed_on=None):
     check_result(text=text, value=value, unit=unit, performed_on=performed_on)
     text = text.strip()
     return _transition(
         order,
         TestOrder.Status.RESULTED,
-        by,
-        request,
+        actor,
         result_text=text,
         result_value=value,
         result_unit=unit.strip(),
         abnormal=abnormal,
         performed_on=performed_on,
-        resulted_by=by,
+        resulted_by=actor.user,
         resulted_at=timezone.now(),
     )
 
 
-def review_result(*, order, by, comment, request=None):
+def review_result(*, order, actor, comment):
     comment = comment.strip()
     if not comment:
         raise ValidationError({"review_comment": ["Sign off the result with a comment."]})
     return _transition(
         order,
         TestOrder.Status.REVIEWED,
-        by,
-        request,
-        reviewed_by=by,
+        actor,
+        reviewed_by=actor.user,
         reviewed_at=timezone.now(),
         review_comment=comment,
     )
 
 
-def add_addendum(*, order, by, text, request=None):
-    _require_provider(by)
+def add_addendum(*, order, actor, text):
+    _require_provider(actor)
     text = text.strip()
     if not text:
         raise ValidationError("An addendum needs some text.")
@@ -141,13 +140,13 @@ def add_addendum(*, order, by, text, request=None):
         order = TestOrder.objects.select_for_update().get(pk=order.pk)
         if order.status != TestOrder.Status.REVIEWED:
             raise ValidationError("Addenda are for reviewed orders; change the order instead.")
-        addendum = OrderAddendum.objects.create(order=order, text=text, added_by=by)
-        _audit("update", order, by, request, addendum=addendum.pk)
+        addendum = OrderAddendum.objects.create(order=order, text=text, added_by=actor.user)
+        _audit(AuditEvent.Action.UPDATE, order, actor, addendum=addendum.pk)
     return addendum
 
 
-def _transition(order, status, by, request, **fields):
-    _require_provider(by)
+def _transition(order, status, actor, **fields):
+    _require_provider(actor)
     with transaction.atomic():
         order = (
             TestOrder.objects.select_for_update(of=("self",))
@@ -160,16 +159,11 @@ def _transition(order, status, by, request, **fields):
         # Only what this step changed: the rest was checked when it was written.
         order.full_clean(exclude={field.name for field in order._meta.fields} - {*fields, "status"})
         order.save()
-        _audit("update", order, by, request, status=status)
+        _audit(AuditEvent.Action.UPDATE, order, actor, status=status)
     return order
 
 
-def _audit(action, order, by, request, **detail):
+def _audit(action, order, actor, **detail):
     trail.record(
-        action=action,
-        record=order,
-        patient_id=order.visit.patient_id,
-        request=request,
-        actor=by,
-        **detail,
+        action=action, record=order, patient_id=order.visit.patient_id, actor=actor, **detail
     )

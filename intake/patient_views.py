@@ -17,10 +17,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from audit import trail
+from audit.actors import Actor
 from conditions.models import Section
 
-from . import links
+from . import access, links
 from .answers import IntakeConflict
 from .forms import DateOfBirthForm, IntakeForm
 from .models import PreVisitLink
@@ -42,8 +42,12 @@ PROBLEMS = {
 
 
 def patient_page(view):
-    """Headers every patient page sends, the limit on failed tries per address, and the
-    check that a POST came from our own form.
+    """Finds the link for the token, and adds the headers every patient page sends, the
+    limit on failed tries per address, and the check that a POST came from our own form.
+
+    The view is called with the link, or None for a token that matches none. Only
+    unknown tokens are throttled by address: a patient whose link is valid gets in
+    whatever others behind the same address (a clinic's network, a proxy) have tried.
 
     Django's CSRF check cannot run here: with `Referrer-Policy: no-referrer` browsers
     send `Origin: null` and no Referer on form posts, which it rightly refuses. Instead a
@@ -55,18 +59,22 @@ def patient_page(view):
     @wraps(view)
     @csrf_exempt
     @never_cache
-    def wrapper(request, token, *args, **kwargs):
-        if links.too_many_failures(request):
+    def wrapper(request, token):
+        link = links.find_link(token)
+        if link is None and links.too_many_failures(request):
             seconds = links.seconds_until_tries_reset()
             response = _problem(request, "throttled", 429, minutes=math.ceil(seconds / 60))
             response["Retry-After"] = str(seconds)
+        elif link is None:
+            links.record_failure(request)
+            response = _problem(request, *PROBLEMS[None])
         elif request.method == "POST" and not _post_from_our_form(request):
             response = _problem(request, "session", 400)
         else:
             request.previsit_form_key = request.session.setdefault(
                 FORM_KEY, secrets.token_urlsafe(32)
             )
-            response = view(request, token, *args, **kwargs)
+            response = view(request, token, link)
         response["Cache-Control"] = "no-store"
         response["Referrer-Policy"] = "no-referrer"
         response["X-Robots-Tag"] = "noindex, nofollow"
@@ -99,23 +107,18 @@ def _is_verified(request, link):
     return request.session.get(SESSION_KEY, {}).get(str(link.pk)) == link.token_hash
 
 
-def _usable_link(request, token):
-    """(link, None) for a link that can be used now, else (None, the problem response)."""
-    link = links.find_link(token)
-    if link is None:
-        links.record_failure(request)
-    state = link.state if link else None
-    if state == PreVisitLink.State.ACTIVE:
-        return link, None
-    if state == PreVisitLink.State.SUBMITTED and _is_verified(request, link):
-        return None, redirect("previsit:done", token=token)
-    return None, _problem(request, *PROBLEMS[state])
+def _problem_with(request, link, token):
+    """None for a link that can be used now, else the page that says why it cannot."""
+    if link.state == PreVisitLink.State.ACTIVE:
+        return None
+    if link.state == PreVisitLink.State.SUBMITTED and _is_verified(request, link):
+        return redirect("previsit:done", token=token)
+    return _problem(request, *PROBLEMS[link.state])
 
 
 @patient_page
-def start(request, token):
-    link, problem = _usable_link(request, token)
-    if problem:
+def start(request, token, link):
+    if problem := _problem_with(request, link, token):
         return problem
     links.mark_opened(link)
     if _is_verified(request, link):
@@ -123,7 +126,9 @@ def start(request, token):
     form = DateOfBirthForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if links.check_date_of_birth(
-            link=link, date_of_birth=form.cleaned_data["date_of_birth"], request=request
+            link=link,
+            date_of_birth=form.cleaned_data["date_of_birth"],
+            actor=Actor.through_link(link, request),
         ):
             request.session.cycle_key()
             request.session[SESSION_KEY] = {str(link.pk): link.token_hash}
@@ -142,21 +147,15 @@ def start(request, token):
 
 
 @patient_page
-def questions(request, token):
-    link, problem = _usable_link(request, token)
-    if problem:
+def questions(request, token, link):
+    if problem := _problem_with(request, link, token):
         return problem
     if not _is_verified(request, link):
         return redirect("previsit:start", token=token)
+    actor = Actor.through_link(link, request)
     visit = link.visit
     if request.method != "POST":
-        trail.record(
-            action="view",
-            record=visit,
-            patient_id=visit.patient_id,
-            request=request,
-            actor_label=link.actor_label,
-        )
+        access.visit_through_link(actor, link)
         form = IntakeForm.with_saved_answers(visit)
         return _questions_page(request, link, form)
 
@@ -170,7 +169,7 @@ def questions(request, token):
                 values=form.cleaned_answers,
                 expected_version=form.cleaned_data["intake_version"],
                 submit=submitting,
-                request=request,
+                actor=actor,
             )
         except links.LinkNotUsable:
             return redirect("previsit:start", token=token)
@@ -219,21 +218,10 @@ def _questions_page(request, link, form, *, saved=False, saved_now=None):
 
 
 @patient_page
-def done(request, token):
-    link = links.find_link(token)
-    if link is None:
-        links.record_failure(request)
-        return _problem(request, "unknown", 404)
+def done(request, token, link):
     if link.state != PreVisitLink.State.SUBMITTED or not _is_verified(request, link):
         return redirect("previsit:start", token=token)
-    visit = link.visit
-    trail.record(
-        action="view",
-        record=visit,
-        patient_id=visit.patient_id,
-        request=request,
-        actor_label=link.actor_label,
-    )
+    visit = access.visit_through_link(Actor.through_link(link, request), link)
     return render(
         request,
         "previsit/done.html",

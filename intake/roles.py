@@ -10,6 +10,8 @@ from django.contrib.auth.models import Group, Permission
 FRONT_DESK = "Front desk"
 PROVIDER = "Provider"
 CONTENT_EDITOR = "Content editor"
+# Manages staff accounts and roles and reads the audit trail, without being a superuser.
+CLINIC_ADMIN = "Clinic administrator"
 
 # Per role: app label -> model -> actions. Nobody deletes clinical records.
 ROLE_PERMISSIONS = {
@@ -44,6 +46,10 @@ ROLE_PERMISSIONS = {
             "redflagrule": ["view", "add", "change", "delete"],
             "conditionversion": ["view"],
         },
+    },
+    CLINIC_ADMIN: {
+        "auth": {"user": ["view", "add", "change"], "group": ["view"]},
+        "audit": {"auditevent": ["view"]},
     },
 }
 

@@ -32,7 +32,7 @@ def today(request):
     order = "scheduled_at" if sort else "-updated_at"
     visits = Visit.objects.on_day(day).for_lists().order_by(order, "id")
     page = Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = access.listed(request, page.object_list)
+    page.object_list = access.listed(request.actor, page.object_list)
     return render(
         request,
         "intake/today.html",
@@ -49,7 +49,7 @@ def patient_search(request):
     if form.is_valid():
         matches = Patient.objects.matching(form.cleaned_data["q"])
         page = Paginator(matches, PATIENTS_PER_PAGE).get_page(form.cleaned_data["page"] or 1)
-        page.object_list = access.listed(request, page.object_list)
+        page.object_list = access.listed(request.actor, page.object_list)
     return render(request, "intake/patient_search.html", {"form": form, "page": page})
 
 
@@ -60,7 +60,7 @@ def patient_register(request):
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in PatientForm.Meta.fields}
         try:
-            patient = register_patient(by=request.user, request=request, **fields)
+            patient = register_patient(actor=request.actor, **fields)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -68,22 +68,20 @@ def patient_register(request):
             messages.success(request, "Patient registered with a new record number.")
             return redirect(patient)
     # The possible duplicates shown are other patients' records: their reading is audited.
-    form.duplicates = access.listed(request, form.duplicates)
+    form.duplicates = access.listed(request.actor, form.duplicates)
     return render(request, "intake/patient_register.html", {"form": form})
 
 
 @login_required
-@permission_required("intake.view_patient", raise_exception=True)
 def patient_detail(request, pk):
-    patient = access.patient_for(request, pk)
+    patient = access.patient_for(request.actor, pk)
     visits = patient.visits.select_related("condition", "provider").order_by("-scheduled_at")
     return render(request, "intake/patient_detail.html", {"patient": patient, "visits": visits})
 
 
 @login_required
-@permission_required("intake.add_visit", raise_exception=True)
 def visit_open(request, pk):
-    patient = access.patient_for(request, pk)
+    patient = access.patient_for(request.actor, pk, permission="intake.add_visit")
     form = VisitForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -92,8 +90,7 @@ def visit_open(request, pk):
                 condition=form.cleaned_data["condition"],
                 scheduled_at=form.cleaned_data["scheduled_at"],
                 provider=form.cleaned_data["provider"],
-                by=request.user,
-                request=request,
+                actor=request.actor,
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -104,11 +101,10 @@ def visit_open(request, pk):
 
 
 @login_required
-@permission_required("intake.view_visit", raise_exception=True)
 def visit_detail(request, pk):
     """Queries: the visit with patient and condition, its answers with who answered, and
     its test orders with who ordered them: a fixed number however many rows there are."""
-    visit = access.visit_for(request, pk)
+    visit = access.visit_for(request.actor, pk)
     answers = visit.answers.select_related("answered_by")
     return render(
         request,
@@ -123,9 +119,8 @@ def visit_detail(request, pk):
 
 
 @login_required
-@permission_required("intake.change_answer", raise_exception=True)
 def visit_intake(request, pk):
-    visit = access.visit_for(request, pk)
+    visit = access.visit_for(request.actor, pk, permission="intake.change_answer")
     if not visit.intake_is_open:
         messages.error(
             request, f"This visit is {visit.get_status_display().lower()}: its intake is closed."
@@ -145,8 +140,7 @@ def visit_intake(request, pk):
                 values=form.cleaned_answers,
                 expected_version=form.cleaned_data["intake_version"],
                 complete=completing,
-                by=request.user,
-                request=request,
+                actor=request.actor,
             )
         except IntakeConflict as conflict:
             form.add_error(None, conflict)
@@ -172,15 +166,12 @@ def visit_intake(request, pk):
 
 @require_POST
 @login_required
-@permission_required("intake.change_visit", raise_exception=True)
 def visit_cancel(request, pk):
-    visit = access.visit_for(request, pk)
+    visit = access.visit_for(request.actor, pk, permission="intake.change_visit")
     form = CancelVisitForm(request.POST)
     if form.is_valid():
         try:
-            cancel_visit(
-                visit=visit, reason=form.cleaned_data["reason"], by=request.user, request=request
-            )
+            cancel_visit(visit=visit, reason=form.cleaned_data["reason"], actor=request.actor)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -192,10 +183,10 @@ def visit_cancel(request, pk):
 
 
 @login_required
-@permission_required(["intake.view_visit", "intake.view_testorder"], raise_exception=True)
+@permission_required("intake.view_testorder", raise_exception=True)
 def visit_print(request, pk):
     """The visit summary and one requisition page per active order, for printing."""
-    visit = access.visit_for(request, pk)
+    visit = access.visit_for(request.actor, pk)
     return render(
         request,
         "intake/visit_print.html",
@@ -212,11 +203,10 @@ def visit_print(request, pk):
 
 @require_POST
 @login_required
-@permission_required("intake.add_previsitlink", raise_exception=True)
 def visit_link_send(request, pk):
-    visit = access.visit_for(request, pk)
+    visit = access.visit_for(request.actor, pk, permission="intake.add_previsitlink")
     try:
-        link = links.send_previsit_link(visit=visit, sent_by=request.user, request=request)
+        link = links.send_previsit_link(visit=visit, actor=request.actor)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -230,12 +220,11 @@ def visit_link_send(request, pk):
 
 @require_POST
 @login_required
-@permission_required("intake.add_previsitlink", raise_exception=True)
 def visit_link_show(request, pk):
     """The one time a link's address is shown; it is not stored, so it cannot be shown again."""
-    visit = access.visit_for(request, pk)
+    visit = access.visit_for(request.actor, pk, permission="intake.add_previsitlink")
     try:
-        link, url = links.show_previsit_link(visit=visit, shown_to=request.user, request=request)
+        link, url = links.show_previsit_link(visit=visit, actor=request.actor)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(visit)
@@ -246,28 +235,26 @@ def visit_link_show(request, pk):
 
 @require_POST
 @login_required
-@permission_required("intake.change_previsitlink", raise_exception=True)
 def visit_link_revoke(request, pk):
-    visit = access.visit_for(request, pk)
+    visit = access.visit_for(request.actor, pk, permission="intake.change_previsitlink")
     link = visit.previsit_links.filter(revoked_at__isnull=True).first()
     if link is None:
         messages.error(request, "There is no link to revoke.")
     else:
-        links.revoke_link(link=link, by=request.user, request=request)
+        links.revoke_link(link=link, actor=request.actor)
         messages.success(request, "The pre-visit link no longer works.")
     return redirect(visit)
 
 
 @require_POST
 @login_required
-@permission_required("intake.change_previsitlink", raise_exception=True)
 def visit_link_reopen(request, pk):
-    visit = access.visit_for(request, pk)
+    visit = access.visit_for(request.actor, pk, permission="intake.change_previsitlink")
     link = visit.previsit_links.filter(submitted_at__isnull=False).first()
     try:
         if link is None:
             raise ValidationError("The patient has not sent their answers through a link.")
-        links.reopen_link(link=link, by=request.user, request=request)
+        links.reopen_link(link=link, actor=request.actor)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

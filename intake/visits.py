@@ -1,15 +1,15 @@
-"""Opening and cancelling visits."""
+"""Opening and cancelling visits, moving them on, and changing their provider."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from audit import trail
+from audit.models import AuditEvent
 
 from .models import Visit
 
 
-def open_visit(*, patient, condition, scheduled_at, provider=None, by, request=None):
+def open_visit(*, patient, condition, scheduled_at, provider=None, actor):
     if not condition.is_published:
         raise ValidationError("Visits can only be opened for a published condition.")
     visit = Visit(
@@ -17,18 +17,18 @@ def open_visit(*, patient, condition, scheduled_at, provider=None, by, request=N
         condition=condition,
         scheduled_at=scheduled_at,
         provider=provider,
-        created_by=by,
+        created_by=actor.user,
     )
     visit.full_clean()
     with transaction.atomic():
         visit.save()
         trail.record(
-            action="create", record=visit, patient_id=patient.pk, request=request, actor=by
+            action=AuditEvent.Action.CREATE, record=visit, patient_id=patient.pk, actor=actor
         )
     return visit
 
 
-def cancel_visit(*, visit, reason, by, request=None):
+def cancel_visit(*, visit, reason, actor):
     reason = " ".join(reason.split())
     if not reason:
         raise ValidationError("Give a reason for cancelling the visit.")
@@ -43,44 +43,65 @@ def cancel_visit(*, visit, reason, by, request=None):
         visit.cancel_reason = reason[:300]
         visit.save(update_fields=["status", "cancel_reason", "updated_at"])
         trail.record(
-            action="cancel", record=visit, patient_id=visit.patient_id, request=request, actor=by
+            action=AuditEvent.Action.CANCEL,
+            record=visit,
+            patient_id=visit.patient_id,
+            actor=actor,
         )
     return visit
 
 
-def _move(visit, status, *, by, request, **detail):
+def _move(visit, status, *, actor):
     with transaction.atomic():
         visit = Visit.objects.select_for_update().get(pk=visit.pk)
         visit.move_to(status)
         visit.save(update_fields=["status", "updated_at"])
         trail.record(
-            action="update",
+            action=AuditEvent.Action.UPDATE,
             record=visit,
             patient_id=visit.patient_id,
-            request=request,
-            actor=by,
+            actor=actor,
             status=status,
-            **detail,
         )
     return visit
 
 
-def mark_seen(*, visit, by, request=None):
-    return _move(visit, Visit.Status.SEEN, by=by, request=request)
+def mark_seen(*, visit, actor):
+    return _move(visit, Visit.Status.SEEN, actor=actor)
 
 
-def close_visit(*, visit, by, request=None):
-    return _move(visit, Visit.Status.CLOSED, by=by, request=request)
+def close_visit(*, visit, actor):
+    return _move(visit, Visit.Status.CLOSED, actor=actor)
 
 
-def assign_provider(*, visit, provider, by, request=None):
+def assign_provider(*, visit, provider, actor, expected_provider_id):
+    """Make `provider` the visit's provider, if it still has the one the caller saw.
+
+    `expected_provider_id` is the provider the page showed when it was loaded: if
+    someone else changed it since, nothing is written, so a stale page never puts back
+    the provider another person had just chosen.
+    """
     with transaction.atomic():
-        Visit.objects.filter(pk=visit.pk).update(provider=provider, updated_at=timezone.now())
+        # Two people changing the provider from two open pages: the row lock orders them,
+        # and the second finds a provider it did not see.
+        current = Visit.objects.select_for_update().get(pk=visit.pk)
+        if current.status in Visit.FINISHED:
+            raise ValidationError(
+                f"This visit is {current.get_status_display().lower()}: "
+                "its provider can no longer change."
+            )
+        if current.provider_id != expected_provider_id:
+            raise ValidationError(
+                "Someone else changed this visit's provider while you had it open. "
+                "Nothing was saved."
+            )
+        current.provider = provider
+        current.save(update_fields=["provider", "updated_at"])
         trail.record(
-            action="update",
-            record=visit,
-            patient_id=visit.patient_id,
-            request=request,
-            actor=by,
+            action=AuditEvent.Action.UPDATE,
+            record=current,
+            patient_id=current.patient_id,
+            actor=actor,
             fields=["provider"],
         )
+    return current

@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from audit.actors import Actor
 from conditions.content import save_condition
 from intake.answers import save_answers
 from intake.roles import CONTENT_EDITOR, FRONT_DESK, PROVIDER
@@ -186,7 +187,7 @@ def flagged_visit(visit, front_desk):
         },
         expected_version=visit.intake_version,
         complete=True,
-        by=front_desk,
+        actor=Actor.for_user(front_desk),
     )
 
 
@@ -212,7 +213,7 @@ def link_token(upcoming_visit, front_desk):
     """The token of a pre-visit link for the upcoming visit, shown to the front desk."""
     from intake.links import show_previsit_link
 
-    _, url = show_previsit_link(visit=upcoming_visit, shown_to=front_desk)
+    _, url = show_previsit_link(visit=upcoming_visit, actor=Actor.for_user(front_desk))
     return url.rstrip("/").rsplit("/", 1)[1]
 
 

@@ -97,7 +97,14 @@ def test_a_content_editor_is_refused_every_staff_page(client, editor, record, in
     for url, data in posts(record, intake_data):
         assert client.post(url, data).status_code == 403, url
     assert nothing_changed(record)
-    assert not AuditEvent.objects.exists()
+    # Every refusal is audited, and nothing was recorded as read.
+    events = AuditEvent.objects.all()
+    assert {(event.action, event.actor_id) for event in events} == {("deny", editor.pk)}
+    assert len(events) == len(pages(record)) + len(posts(record, intake_data))
+    # A refused record names its patient, so the patient's trail shows the attempt.
+    on_record = [event for event in events if event.record_id is not None]
+    assert {event.patient_id for event in on_record} == {record.patient_id}
+    assert {event.detail["page"] for event in events} >= {"intake:today", "intake:visit-detail"}
 
 
 @pytest.mark.parametrize("persona", ["front_desk", "provider"])

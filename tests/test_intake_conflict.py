@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from audit.actors import Actor
 from audit.models import AuditEvent
 from intake.answers import IntakeConflict, save_answers
 from intake.models import Visit
@@ -86,10 +87,20 @@ def test_one_person_saving_twice_from_the_same_page_is_a_conflict_too(
 
 
 def test_save_answers_writes_nothing_on_a_stale_version(visit, front_desk):
-    save_answers(visit=visit, values={"same-place": True}, expected_version=0, by=front_desk)
+    save_answers(
+        visit=visit,
+        values={"same-place": True},
+        expected_version=0,
+        actor=Actor.for_user(front_desk),
+    )
 
     with pytest.raises(IntakeConflict):
-        save_answers(visit=visit, values={"same-place": False}, expected_version=0, by=front_desk)
+        save_answers(
+            visit=visit,
+            values={"same-place": False},
+            expected_version=0,
+            actor=Actor.for_user(front_desk),
+        )
 
     assert visit.answers.get(question_key="same-place").value_bool is True
     visit.refresh_from_db()
@@ -109,7 +120,10 @@ def test_two_saves_at_the_same_moment_give_one_save_and_one_conflict(visit, fron
         try:
             both_ready.wait()
             save_answers(
-                visit=visit, values={"same-place": same_place}, expected_version=0, by=user
+                visit=visit,
+                values={"same-place": same_place},
+                expected_version=0,
+                actor=Actor.for_user(user),
             )
             outcomes.append("saved")
         except IntakeConflict:

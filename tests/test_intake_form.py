@@ -8,6 +8,7 @@ import pytest
 from django.db import IntegrityError
 from django.utils import timezone
 
+from audit.actors import Actor
 from conditions.content import save_condition
 from conditions.models import HistoryQuestion
 from intake.answers import save_answers
@@ -279,11 +280,17 @@ def test_a_complete_intake_can_go_back_to_draft(desk_client, visit, intake_data)
 def test_a_staff_correction_keeps_what_the_patient_said_until_the_patient_answers_again(
     desk_client, visit, front_desk
 ):
-    save_answers(visit=visit, values={"same-place": True}, expected_version=0, source="patient")
-    save_answers(visit=visit, values={"same-place": False}, expected_version=1, by=front_desk)
+    patient = Actor(label="pre-visit link", link_id=1)
+    save_answers(visit=visit, values={"same-place": True}, expected_version=0, actor=patient)
+    save_answers(
+        visit=visit,
+        values={"same-place": False},
+        expected_version=1,
+        actor=Actor.for_user(front_desk),
+    )
     corrected = desk_client.get(f"/staff/visits/{visit.pk}/").text
 
-    save_answers(visit=visit, values={"same-place": True}, expected_version=2, source="patient")
+    save_answers(visit=visit, values={"same-place": True}, expected_version=2, actor=patient)
 
     assert "Corrected by staff. The patient answered: Yes" in corrected
     answer = visit.answers.get(question_key="same-place")

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.models import AuditEvent
 from conditions.models import HistoryQuestion
 from intake import orders
@@ -396,7 +397,7 @@ def test_a_result_recorded_by_someone_else_meanwhile_is_not_signed_off_by_mistak
 ):
     order = TestOrderFactory(ordered_by=provider)
     opened = provider_client.get(order_page(order))
-    orders.record_result(order=order, by=colleague, text="Colleague's reading.")
+    orders.record_result(order=order, actor=Actor.for_user(colleague), text="Colleague's reading.")
 
     response = provider_client.post(
         order_page(order), result_data(opened, result_text="My reading.")

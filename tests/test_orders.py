@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.models import AuditEvent
 from conditions.models import OrderableTest
 from intake import orders
@@ -39,7 +40,7 @@ def place(visit, provider, slug="emg", **fields):
     return orders.place_order(
         visit=visit,
         test=catalog_test(visit, slug),
-        by=provider,
+        actor=Actor.for_user(provider),
         reason=fields.pop("reason", "Twitching in both calves for three months."),
         **fields,
     )
@@ -107,7 +108,9 @@ def test_only_tests_in_the_visit_conditions_catalog_can_be_ordered(visit, provid
     elsewhere = OrderableTest.objects.create(slug="sleep-study", name="Sleep study", kind="other")
 
     with pytest.raises(ValidationError, match="Sleep study is not in the test catalog"):
-        orders.place_order(visit=visit, test=elsewhere, by=provider, reason="Tired.")
+        orders.place_order(
+            visit=visit, test=elsewhere, actor=Actor.for_user(provider), reason="Tired."
+        )
 
 
 @pytest.mark.parametrize("status", [Visit.Status.CLOSED, Visit.Status.CANCELLED])
@@ -156,18 +159,20 @@ def test_placing_an_order_is_audited_with_the_patient(visit, provider):
 
 WORKFLOW = {
     "place": lambda order, by: orders.place_order(
-        visit=order.visit, test=order.test, by=by, reason="Twitching."
+        visit=order.visit, test=order.test, actor=Actor.for_user(by), reason="Twitching."
     ),
-    "schedule": lambda order, by: orders.schedule_order(order=order, by=by),
-    "cancel": lambda order, by: orders.cancel_order(order=order, by=by, reason="Patient declined."),
+    "schedule": lambda order, by: orders.schedule_order(order=order, actor=Actor.for_user(by)),
+    "cancel": lambda order, by: orders.cancel_order(
+        order=order, actor=Actor.for_user(by), reason="Patient declined."
+    ),
     "result": lambda order, by: orders.record_result(
-        order=order, by=by, text="Fasciculations in both calves; no denervation."
+        order=order, actor=Actor.for_user(by), text="Fasciculations in both calves; no denervation."
     ),
     "review": lambda order, by: orders.review_result(
-        order=order, by=by, comment="Benign fasciculations. Reassured."
+        order=order, actor=Actor.for_user(by), comment="Benign fasciculations. Reassured."
     ),
     "addendum": lambda order, by: orders.add_addendum(
-        order=order, by=by, text="Patient called: twitching has settled."
+        order=order, actor=Actor.for_user(by), text="Patient called: twitching has settled."
     ),
 }
 
@@ -308,10 +313,10 @@ def test_addenda_are_only_for_reviewed_orders(condition, provider):
 def test_the_workflow_acts_on_the_order_as_saved_not_a_stale_copy(condition, provider):
     order = order_in(Status.ORDERED, ordered_by=provider)
     stale = TestOrder.objects.get(pk=order.pk)
-    orders.cancel_order(order=order, by=provider, reason="Duplicate order.")
+    orders.cancel_order(order=order, actor=Actor.for_user(provider), reason="Duplicate order.")
 
     with pytest.raises(ValidationError, match="cancelled cannot become resulted"):
-        orders.record_result(order=stale, by=provider, text="Normal.")
+        orders.record_result(order=stale, actor=Actor.for_user(provider), text="Normal.")
 
 
 # Cancelling, results, review and addenda: what each needs
@@ -321,8 +326,10 @@ def test_cancelling_needs_a_reason_and_keeps_it(condition, provider):
     order = order_in(Status.ORDERED, ordered_by=provider)
 
     with pytest.raises(ValidationError, match="Give a reason for cancelling"):
-        orders.cancel_order(order=order, by=provider, reason="  \n ")
-    cancelled = orders.cancel_order(order=order, by=provider, reason=" Patient  declined. ")
+        orders.cancel_order(order=order, actor=Actor.for_user(provider), reason="  \n ")
+    cancelled = orders.cancel_order(
+        order=order, actor=Actor.for_user(provider), reason=" Patient  declined. "
+    )
 
     assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "Patient declined.")
 
@@ -333,7 +340,7 @@ def test_a_result_keeps_its_text_value_unit_abnormal_flag_and_date(condition, pr
 
     orders.record_result(
         order=order,
-        by=provider,
+        actor=Actor.for_user(provider),
         text="Potassium low.",
         value=Decimal("3.1"),
         unit="mmol/L",
@@ -351,7 +358,9 @@ def test_a_result_keeps_its_text_value_unit_abnormal_flag_and_date(condition, pr
 def test_a_result_may_be_a_value_alone(condition, provider):
     order = order_in(Status.ORDERED, ordered_by=provider)
 
-    orders.record_result(order=order, by=provider, text="", value=Decimal("2.4"), unit="mIU/L")
+    orders.record_result(
+        order=order, actor=Actor.for_user(provider), text="", value=Decimal("2.4"), unit="mIU/L"
+    )
 
     assert TestOrder.objects.get(pk=order.pk).result_value == Decimal("2.4")
 
@@ -372,7 +381,7 @@ def test_an_incomplete_or_impossible_result_is_refused(condition, provider, fiel
     order = order_in(Status.ORDERED, ordered_by=provider)
 
     with pytest.raises(ValidationError) as refused:
-        orders.record_result(order=order, by=provider, **fields)
+        orders.record_result(order=order, actor=Actor.for_user(provider), **fields)
 
     assert message in refused.value.messages
     assert TestOrder.objects.get(pk=order.pk).status == Status.ORDERED
@@ -383,7 +392,11 @@ def test_a_result_value_too_big_to_store_is_refused_before_the_database(conditio
 
     with pytest.raises(ValidationError) as refused:
         orders.record_result(
-            order=order, by=provider, text="", value=Decimal("123456789.5"), unit="cells/uL"
+            order=order,
+            actor=Actor.for_user(provider),
+            text="",
+            value=Decimal("123456789.5"),
+            unit="cells/uL",
         )
 
     assert "result_value" in refused.value.message_dict
@@ -394,8 +407,10 @@ def test_the_reviewer_signs_off_with_a_comment(condition, provider, colleague):
     order = order_in(Status.RESULTED, ordered_by=provider)
 
     with pytest.raises(ValidationError, match="Sign off the result with a comment"):
-        orders.review_result(order=order, by=colleague, comment=" ")
-    orders.review_result(order=order, by=colleague, comment=" Benign; reassured. ")
+        orders.review_result(order=order, actor=Actor.for_user(colleague), comment=" ")
+    orders.review_result(
+        order=order, actor=Actor.for_user(colleague), comment=" Benign; reassured. "
+    )
 
     order.refresh_from_db()
     assert (order.status, order.review_comment, order.reviewed_by) == (
@@ -409,7 +424,7 @@ def test_an_addendum_needs_text(condition, provider):
     order = order_in(Status.REVIEWED, ordered_by=provider)
 
     with pytest.raises(ValidationError, match="An addendum needs some text"):
-        orders.add_addendum(order=order, by=provider, text=" \n")
+        orders.add_addendum(order=order, actor=Actor.for_user(provider), text=" \n")
 
     assert not OrderAddendum.objects.exists()
 
@@ -445,7 +460,9 @@ def test_the_print_page_has_a_summary_and_one_requisition_page_per_active_order(
     emg = place(flagged_visit, provider, "emg", priority="urgent", notes="Both legs.")
     place(flagged_visit, provider, "mri-spine", body_site="cervical-spine")
     orders.cancel_order(
-        order=place(flagged_visit, provider, "ct-brain"), by=provider, reason="Not needed."
+        order=place(flagged_visit, provider, "ct-brain"),
+        actor=Actor.for_user(provider),
+        reason="Not needed.",
     )
     client.force_login(provider)
 

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.models import AuditEvent
 from intake import links
 from intake.models import Answer, PreVisitLink, Visit
@@ -200,7 +201,7 @@ def test_a_link_shown_to_copy_is_built_from_the_base_url_and_shown_only_once(
 def test_a_token_is_256_random_bits_and_only_its_sha_256_is_stored(upcoming_visit, front_desk):
     tokens = []
     for _ in range(5):
-        _, url = links.show_previsit_link(visit=upcoming_visit, shown_to=front_desk)
+        _, url = links.show_previsit_link(visit=upcoming_visit, actor=Actor.for_user(front_desk))
         tokens.append(token_in(url))
 
     assert len(set(tokens)) == 5
@@ -287,7 +288,7 @@ def test_a_link_lasts_seven_days_by_default(upcoming_visit, front_desk):
     upcoming_visit.scheduled_at = at_today(10, days=30)
     upcoming_visit.save()
 
-    link, _ = links.show_previsit_link(visit=upcoming_visit, shown_to=front_desk)
+    link, _ = links.show_previsit_link(visit=upcoming_visit, actor=Actor.for_user(front_desk))
 
     lasts = link.expires_at - timezone.now()
     assert datetime.timedelta(days=7) - datetime.timedelta(minutes=1) < lasts
@@ -297,7 +298,7 @@ def test_a_link_lasts_seven_days_by_default(upcoming_visit, front_desk):
 def test_how_long_a_link_lasts_is_a_setting(upcoming_visit, front_desk, settings):
     settings.PREVISIT_LINK_DAYS = 2
 
-    link, _ = links.show_previsit_link(visit=upcoming_visit, shown_to=front_desk)
+    link, _ = links.show_previsit_link(visit=upcoming_visit, actor=Actor.for_user(front_desk))
 
     lasts = link.expires_at - timezone.now()
     assert datetime.timedelta(days=2) - datetime.timedelta(minutes=1) < lasts
@@ -308,7 +309,7 @@ def test_a_link_never_lasts_beyond_the_visit(upcoming_visit, front_desk):
     upcoming_visit.scheduled_at = timezone.now() + datetime.timedelta(hours=2)
     upcoming_visit.save()
 
-    link, _ = links.show_previsit_link(visit=upcoming_visit, shown_to=front_desk)
+    link, _ = links.show_previsit_link(visit=upcoming_visit, actor=Actor.for_user(front_desk))
 
     assert link.expires_at == upcoming_visit.scheduled_at
 
@@ -354,9 +355,11 @@ def test_revoking_when_there_is_no_link_says_so(desk_client, upcoming_visit):
 
 def test_revoking_twice_keeps_the_first_revocation(desk_client, front_desk, link_token):
     link = PreVisitLink.objects.get()
-    first = links.revoke_link(link=link, by=front_desk)
+    first = links.revoke_link(link=link, actor=Actor.for_user(front_desk))
 
-    again = links.revoke_link(link=link, by=UserFactory(), reason="Second thoughts")
+    again = links.revoke_link(
+        link=link, actor=Actor.for_user(UserFactory()), reason="Second thoughts"
+    )
 
     assert (again.revoked_at, again.revoked_by, again.revoke_reason) == (
         first.revoked_at,
@@ -518,7 +521,7 @@ def test_a_revoked_submitted_link_cannot_be_reopened(
     desk_client, front_desk, verified_patient, upcoming_visit, intake_data
 ):
     submit_all_answers(verified_patient, upcoming_visit, intake_data)
-    links.revoke_link(link=PreVisitLink.objects.get(), by=front_desk)
+    links.revoke_link(link=PreVisitLink.objects.get(), actor=Actor.for_user(front_desk))
 
     response = desk_client.post(f"/staff/visits/{upcoming_visit.pk}/link/reopen/", follow=True)
 

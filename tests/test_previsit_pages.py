@@ -18,6 +18,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.models import AuditEvent
 from conditions.models import Condition, HistoryQuestion, Section, SectionItem
 from config.log_filters import RedactTokensAndSearches
@@ -329,7 +330,7 @@ def test_a_man_is_not_asked_whether_he_is_pregnant(client, condition, front_desk
         patient=PatientFactory(sex_at_birth="male", date_of_birth=BORN),
         scheduled_at=at_today(10, days=3),
     )
-    _, url = links.show_previsit_link(visit=visit, shown_to=front_desk)
+    _, url = links.show_previsit_link(visit=visit, actor=Actor.for_user(front_desk))
     patient = PreVisitPatient(client, url.rstrip("/").rsplit("/", 1)[1])
     patient.confirm_birth_date(BORN)
 
@@ -467,10 +468,15 @@ def test_a_submit_that_waited_for_the_first_one_finds_the_link_used(link_token):
     # Two clicks that both got past the page's check: the second waits for the row lock
     # in save_patient_answers, then finds the link submitted.
     link = PreVisitLink.objects.get()
-    links.save_patient_answers(link=link, values=ALL_ANSWERS, expected_version=0, submit=True)
+    patient = Actor.through_link(link)
+    links.save_patient_answers(
+        link=link, values=ALL_ANSWERS, expected_version=0, submit=True, actor=patient
+    )
 
     with pytest.raises(links.LinkNotUsable):
-        links.save_patient_answers(link=link, values=ALL_ANSWERS, expected_version=1, submit=True)
+        links.save_patient_answers(
+            link=link, values=ALL_ANSWERS, expected_version=1, submit=True, actor=patient
+        )
 
     assert AuditEvent.objects.filter(action="submit").count() == 1
 
@@ -491,7 +497,11 @@ def test_two_submits_at_the_same_moment_give_one_submit_and_one_already_sent(
         try:
             both_ready.wait()
             links.save_patient_answers(
-                link=link, values=ALL_ANSWERS, expected_version=0, submit=True
+                link=link,
+                values=ALL_ANSWERS,
+                expected_version=0,
+                submit=True,
+                actor=Actor.through_link(link),
             )
             outcomes.append("submitted")
         except links.LinkNotUsable as error:
@@ -527,7 +537,10 @@ def test_staff_saving_meanwhile_makes_the_patients_save_a_conflict_not_an_overwr
 ):
     data = answers_post(upcoming_visit, intake_data, {"same-place": "yes"})
     save_answers(
-        visit=upcoming_visit, values={"same-place": False}, expected_version=0, by=front_desk
+        visit=upcoming_visit,
+        values={"same-place": False},
+        expected_version=0,
+        actor=Actor.for_user(front_desk),
     )
 
     response = verified_patient.post("questions/", data)
@@ -579,7 +592,7 @@ def other_visit(condition, front_desk):
     visit = VisitFactory(
         patient=PatientFactory(date_of_birth=BORN), scheduled_at=at_today(11, days=3)
     )
-    _, url = links.show_previsit_link(visit=visit, shown_to=front_desk)
+    _, url = links.show_previsit_link(visit=visit, actor=Actor.for_user(front_desk))
     return visit, url.rstrip("/").rsplit("/", 1)[1]
 
 
@@ -670,7 +683,7 @@ def test_confirming_one_visits_link_does_not_open_the_same_patients_other_visit(
     verified_patient, upcoming_visit, front_desk
 ):
     second = VisitFactory(patient=upcoming_visit.patient, scheduled_at=at_today(9, days=5))
-    _, url = links.show_previsit_link(visit=second, shown_to=front_desk)
+    _, url = links.show_previsit_link(visit=second, actor=Actor.for_user(front_desk))
     token = url.rstrip("/").rsplit("/", 1)[1]
 
     response = PreVisitPatient(verified_patient.client, token).get("questions/")
@@ -725,7 +738,7 @@ def make_unusable(state, token, front_desk):
             link.expires_at = timezone.now() - datetime.timedelta(seconds=1)
             link.save()
         case "revoked":
-            links.revoke_link(link=link, by=front_desk)
+            links.revoke_link(link=link, actor=Actor.for_user(front_desk))
         case "locked":
             link.failed_attempts, link.locked_at = 5, timezone.now()
             link.save()
@@ -817,7 +830,7 @@ def test_repeated_bad_tokens_from_one_address_are_refused_for_a_while_in_every_p
         second.get("/v/wrong-2/").status_code,
         first.get("/v/wrong-3/done/").status_code,
     ]
-    refused = second.get(f"/v/{link_token}/")
+    refused = second.get("/v/wrong-4/")
 
     assert statuses == [404, 404, 404]
     assert refused.status_code == 429
@@ -827,41 +840,60 @@ def test_repeated_bad_tokens_from_one_address_are_refused_for_a_while_in_every_p
     assert 0 < retry_after <= 30 * 60
     minutes = math.ceil(retry_after / 60)
     assert f"Wait {minutes} minute{'s' if minutes > 1 else ''} and try again" in refused.text
-    assert first.get(f"/v/{link_token}/").status_code == 429
-    assert elsewhere.get(f"/v/{link_token}/").status_code == 200
-    [attempt] = AccessAttempt.objects.all()
-    assert attempt.failures == 3
+    assert first.get("/v/wrong-5/questions/").status_code == 429
+    assert elsewhere.get("/v/wrong-6/").status_code == 404
+    attempt = AccessAttempt.objects.get(failures=3)
     assert "203.0.113.7" not in attempt.client
 
 
-def test_wrong_dates_of_birth_count_towards_the_limit_across_links(
+def test_a_valid_link_keeps_working_whatever_others_on_its_address_tried(settings, link_token):
+    # A clinic's shared network, or a proxy left unconfigured: everyone has one address.
+    settings.PREVISIT_MAX_FAILURES = 2
+    guesser = Client(REMOTE_ADDR="203.0.113.7")
+    for attempt in range(3):
+        guesser.get(f"/v/guess-{attempt}/")
+    assert guesser.get("/v/guess-4/").status_code == 429
+
+    patient = PreVisitPatient(Client(REMOTE_ADDR="203.0.113.7"), link_token)
+
+    assert patient.get().status_code == 200
+    assert patient.confirm_birth_date(BORN)["Location"].endswith("/questions/")
+    assert patient.get("questions/").status_code == 200
+    # The guesser is still held back, valid link or not in the same network.
+    assert guesser.get("/v/guess-5/").status_code == 429
+
+
+def test_wrong_dates_of_birth_lock_their_own_link_and_hold_back_guessing_from_the_address(
     settings, link_token, other_visit
 ):
     settings.PREVISIT_MAX_FAILURES = 3
-    _, other_token = other_visit
+    other, other_token = other_visit
     one = PreVisitPatient(Client(REMOTE_ADDR="203.0.113.7"), link_token)
     two = PreVisitPatient(Client(REMOTE_ADDR="203.0.113.7"), other_token)
 
-    one.confirm_birth_date(datetime.date(1980, 1, 1))
-    two.confirm_birth_date(datetime.date(1980, 1, 2))
-    one.post(data={"day": 3, "month": 1, "year": 1980})
+    for day in (1, 2, 3):
+        one.confirm_birth_date(datetime.date(1980, 1, day))
 
-    assert two.confirm_birth_date(BORN).status_code == 429
-    assert PreVisitLink.objects.get(visit=other_visit[0]).verified_at is None
+    # The other patient on the same address is not held back by them...
+    assert two.confirm_birth_date(other.patient.date_of_birth).status_code == 302
+    assert PreVisitLink.objects.get(visit=other).verified_at is not None
+    # ...but someone trying tokens from that address is.
+    assert Client(REMOTE_ADDR="203.0.113.7").get("/v/a-guess/").status_code == 429
+    assert PreVisitLink.objects.exclude(visit=other).get().failed_attempts == 3
 
 
 def test_the_limit_lifts_when_its_window_has_passed(settings, link_token):
     settings.PREVISIT_MAX_FAILURES = 1
     client = Client(REMOTE_ADDR="203.0.113.7")
     client.get("/v/wrong/")
-    assert client.get(f"/v/{link_token}/").status_code == 429
+    assert client.get("/v/wrong-again/").status_code == 429
 
     AccessAttempt.objects.update(
         window_start=timezone.now()
         - datetime.timedelta(minutes=settings.PREVISIT_FAILURE_WINDOW_MINUTES + 1)
     )
 
-    assert client.get(f"/v/{link_token}/").status_code == 200
+    assert client.get("/v/wrong-again/").status_code == 404
 
 
 # Headers on every patient page
@@ -1084,7 +1116,7 @@ def test_each_page_has_a_title_saying_what_it_is(verified_patient, upcoming_visi
 def test_client_address_trusts_only_the_configured_proxies(
     rf, settings, proxies, forwarded, expected
 ):
-    from audit.trail import client_address
+    from audit.actors import client_address
 
     settings.TRUSTED_PROXIES = proxies
     request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from audit.actors import Actor
 from intake.models import TestOrder
 from intake.orders import place_order
 
@@ -84,7 +85,7 @@ def test_the_printed_requisitions_take_one_page_each(
         place_order(
             visit=flagged_visit,
             test=flagged_visit.condition.tests.get(slug=slug),
-            by=provider,
+            actor=Actor.for_user(provider),
             reason="Weakness",
         )
     print_url = reverse("intake:visit-print", args=[flagged_visit.pk])

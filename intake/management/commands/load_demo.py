@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from audit.actors import Actor
 from conditions.content import save_condition
 from conditions.models import Condition
 from intake.models import Patient
@@ -74,11 +75,12 @@ class Command(BaseCommand):
         # Visits in the coming hours, so that pre-visit links can still be sent.
         next_hour = timezone.localtime().replace(minute=0, second=0, microsecond=0)
         next_hour += datetime.timedelta(hours=1)
+        clerk_actor = Actor.for_user(clerk)
         for given, family, born, sex, minutes in DEMO_PATIENTS:
             if Patient.objects.filter(given_name=given, family_name=family).exists():
                 continue
             patient = register_patient(
-                by=clerk,
+                actor=clerk_actor,
                 given_name=given,
                 family_name=family,
                 date_of_birth=born,
@@ -91,6 +93,6 @@ class Command(BaseCommand):
                 condition=condition,
                 scheduled_at=next_hour + datetime.timedelta(minutes=minutes),
                 provider=provider,
-                by=clerk,
+                actor=clerk_actor,
             )
             self.stdout.write(f"Created demo patient {patient} with a visit soon.")
