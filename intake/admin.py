@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from . import access, orders
-from .models import OrderAddendum, Patient, TestOrder, Visit
+from . import access, history, orders
+from .models import Answer, OrderAddendum, Patient, TestOrder, Visit
 from .roles import active_providers
 from .visits import assign_provider, close_visit, mark_seen
 
@@ -37,6 +37,14 @@ def run_bulk_step(model_admin, request, records, step, *, done, describe):
         model_admin.message_user(request, f"{count} {done}.", messages.SUCCESS)
     for failure in failed:
         model_admin.message_user(request, failure, messages.ERROR)
+
+
+def history_table(*histories):
+    """The latest changes to a record, for a read-only field of its admin page."""
+    return render_to_string(
+        "intake/includes/history_table.html",
+        {"record_history": history.changes(*histories, limit=history.PAGE_ROWS)},
+    )
 
 
 class AuditedReadsMixin:
@@ -73,7 +81,7 @@ class AuditedReadsMixin:
 class PatientAdmin(AuditedReadsMixin, admin.ModelAdmin):
     list_display = ["mrn", "family_name", "given_name", "date_of_birth", "sex_at_birth"]
     search_fields = ["=mrn", "family_name", "given_name"]
-    readonly_fields = ["mrn", "created_at", "created_by"]
+    readonly_fields = ["mrn", "created_at", "created_by", "record_changes"]
     fields = [
         "mrn",
         "given_name",
@@ -84,11 +92,16 @@ class PatientAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "phone",
         "created_at",
         "created_by",
+        "record_changes",
     ]
     show_full_result_count = False
 
     def has_add_permission(self, request):
         return False  # patients are registered on the staff pages, with the duplicate check
+
+    @admin.display(description="Changes")
+    def record_changes(self, patient):
+        return history_table(patient.history.all())
 
     def has_change_permission(self, request, obj=None):
         return False  # corrections go through the staff pages
@@ -207,6 +220,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "status",
         "created_by",
         "print_link",
+        "record_changes",
     ]
     fieldsets = [
         ("Patient", {"fields": ["patient_summary"]}),
@@ -223,6 +237,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
                 ]
             },
         ),
+        ("Changes to the visit, its answers and its orders", {"fields": ["record_changes"]}),
     ]
     inlines = [TestOrderInline]
     form = VisitAdminForm
@@ -298,6 +313,14 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
             return "No answers yet."
         # The staff visit page's table, with staff corrections of the patient's answers.
         return render_to_string("intake/includes/answer_table.html", {"answers": answers})
+
+    @admin.display(description="Latest changes")
+    def record_changes(self, visit):
+        return history_table(
+            visit.history.all(),
+            Answer.history.filter(visit_id=visit.pk),
+            TestOrder.history.filter(visit_id=visit.pk),
+        )
 
     @admin.display(description="Print")
     def print_link(self, visit):
@@ -602,13 +625,19 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
             fieldsets.append(("Review", {"fields": self.REVIEW_FIELDS}))
         if step is AddendumForm:
             fieldsets.append(("Add an addendum", {"fields": [*step.base_fields]}))
+        if obj is not None:
+            fieldsets.append(("Changes", {"fields": ["record_changes"]}))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         step = self._step(request, obj)
         editable = step.base_fields if step else {}
         every = self.ORDER_FIELDS + self.RESULT_FIELDS + self.REVIEW_FIELDS
-        return [field for field in every if field not in editable]
+        return [field for field in every if field not in editable] + ["record_changes"]
+
+    @admin.display(description="Latest changes")
+    def record_changes(self, order):
+        return history_table(order.history.all())
 
     def save_model(self, request, obj, form, change):
         """Turn the page's form into its workflow step; the form has checked the input."""

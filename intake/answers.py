@@ -80,7 +80,7 @@ def save_answers(
             elif _typed_fields(question, value) == _current_fields(answer):
                 continue
             _fill(answer, question, value, position=position, source=source, by=actor.user)
-            answer.save()
+            answer.save_by(actor)
             existing[question.key] = answer
             changed.append(question.key)
 
@@ -106,7 +106,7 @@ def save_answers(
             answers=existing.values(),
             visit_date=timezone.localtime(visit.scheduled_at).date(),
         )
-        visit.save(update_fields=["status", "red_flags", "updated_at"])
+        visit.save_by(actor, update_fields=["status", "red_flags", "updated_at"])
         trail.record(
             action=AuditEvent.Action.SUBMIT if complete else AuditEvent.Action.UPDATE,
             record=visit,

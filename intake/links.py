@@ -167,7 +167,7 @@ def reopen_link(*, link, actor):
         visit = Visit.objects.select_for_update().get(pk=link.visit_id)
         if visit.status == Visit.Status.INTAKE_COMPLETE:
             visit.move_to(Visit.Status.INTAKE_IN_PROGRESS)
-            visit.save(update_fields=["status", "updated_at"])
+            visit.save_by(actor, update_fields=["status", "updated_at"])
         trail.record(
             action=AuditEvent.Action.UPDATE,
             record=link,

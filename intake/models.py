@@ -12,6 +12,7 @@ from django.utils import timezone
 from conditions.models import Condition, HistoryQuestion, OrderableTest
 
 from . import body_sites
+from .history import KeepsHistory, kept_versions
 
 
 class RecordNumberCounter(models.Model):
@@ -82,7 +83,7 @@ def parse_search_date(text):
     return None
 
 
-class Patient(models.Model):
+class Patient(KeepsHistory, models.Model):
     class SexAtBirth(models.TextChoices):
         FEMALE = "female", "Female"
         MALE = "male", "Male"
@@ -102,6 +103,7 @@ class Patient(models.Model):
     )
 
     objects = PatientQuerySet.as_manager()
+    history = kept_versions()
 
     class Meta:
         ordering = ["family_name", "given_name", "date_of_birth"]
@@ -161,7 +163,7 @@ class VisitQuerySet(models.QuerySet):
         return self.select_related("patient", "condition", "provider")
 
 
-class Visit(StatusWorkflow, models.Model):
+class Visit(KeepsHistory, StatusWorkflow, models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
         INTAKE_IN_PROGRESS = "intake_in_progress", "Intake in progress"
@@ -214,6 +216,7 @@ class Visit(StatusWorkflow, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = VisitQuerySet.as_manager()
+    history = kept_versions()
 
     class Meta:
         ordering = ["scheduled_at", "id"]
@@ -258,7 +261,7 @@ class Visit(StatusWorkflow, models.Model):
         ]
 
 
-class Answer(models.Model):
+class Answer(KeepsHistory, models.Model):
     """One answer to one history question for one visit, typed by the question's answer type.
 
     The wording, type and choices are kept as they were when the question was asked.
@@ -304,6 +307,8 @@ class Answer(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     corrected_at = models.DateTimeField(null=True, blank=True)
+
+    history = kept_versions()
 
     class Meta:
         ordering = ["position", "id"]
@@ -374,7 +379,7 @@ class TestOrderQuerySet(models.QuerySet):
         )
 
 
-class TestOrder(StatusWorkflow, models.Model):
+class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
     """A test ordered for a visit, its result and its review.
 
     The test's name and code are copied at ordering time, so later catalog edits do not
@@ -464,6 +469,7 @@ class TestOrder(StatusWorkflow, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = TestOrderQuerySet.as_manager()
+    history = kept_versions()
 
     class Meta:
         ordering = ["-ordered_at", "-id"]

@@ -55,7 +55,7 @@ def place_order(
             raise ValidationError(
                 f"Tests cannot be ordered on a {visit.get_status_display().lower()} visit."
             )
-        order.save()
+        order.save_by(actor)
         _audit(AuditEvent.Action.CREATE, order, actor)
     return order
 
@@ -158,7 +158,7 @@ def _transition(order, status, actor, **fields):
             setattr(order, name, value)
         # Only what this step changed: the rest was checked when it was written.
         order.full_clean(exclude={field.name for field in order._meta.fields} - {*fields, "status"})
-        order.save()
+        order.save_by(actor, reason=fields.get("cancel_reason", ""))
         _audit(AuditEvent.Action.UPDATE, order, actor, status=status)
     return order
 

@@ -16,7 +16,7 @@ def register_patient(*, actor, **fields):
     patient = Patient(created_by=actor.user, **fields)
     patient.full_clean(exclude=["mrn"])
     with transaction.atomic():
-        patient.save()
+        patient.save_by(actor)
         trail.record(
             action=AuditEvent.Action.CREATE, record=patient, patient_id=patient.pk, actor=actor
         )

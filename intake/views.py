@@ -8,10 +8,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import access, links
+from . import access, history, links
 from .answers import IntakeConflict, save_answers
 from .forms import CancelVisitForm, DayForm, IntakeForm, PatientForm, PatientSearchForm, VisitForm
-from .models import Patient, TestOrder, Visit
+from .models import Answer, Patient, TestOrder, Visit
 from .patients import register_patient
 from .visits import cancel_visit, open_visit
 
@@ -76,7 +76,16 @@ def patient_register(request):
 def patient_detail(request, pk):
     patient = access.patient_for(request.actor, pk)
     visits = patient.visits.select_related("condition", "provider").order_by("-scheduled_at")
-    return render(request, "intake/patient_detail.html", {"patient": patient, "visits": visits})
+    return render(
+        request,
+        "intake/patient_detail.html",
+        {
+            "patient": patient,
+            "visits": visits,
+            "record_history": history.changes(patient.history.all(), limit=history.PAGE_ROWS),
+            "history_limit": history.PAGE_ROWS,
+        },
+    )
 
 
 @login_required
@@ -102,8 +111,9 @@ def visit_open(request, pk):
 
 @login_required
 def visit_detail(request, pk):
-    """Queries: the visit with patient and condition, its answers with who answered, and
-    its test orders with who ordered them: a fixed number however many rows there are."""
+    """Queries: the visit with patient and condition, its answers with who answered, its
+    test orders with who ordered them, and the versions of all three with the users they
+    name: a fixed number however many rows there are."""
     visit = access.visit_for(request.actor, pk)
     answers = visit.answers.select_related("answered_by")
     return render(
@@ -114,6 +124,13 @@ def visit_detail(request, pk):
             "answers": answers,
             "orders": visit.test_orders.select_related("ordered_by"),
             "link": visit.previsit_links.first(),
+            "record_history": history.changes(
+                visit.history.all(),
+                Answer.history.filter(visit_id=visit.pk),
+                TestOrder.history.filter(visit_id=visit.pk),
+                limit=history.PAGE_ROWS,
+            ),
+            "history_limit": history.PAGE_ROWS,
         },
     )
 

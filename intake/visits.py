@@ -21,7 +21,7 @@ def open_visit(*, patient, condition, scheduled_at, provider=None, actor):
     )
     visit.full_clean()
     with transaction.atomic():
-        visit.save()
+        visit.save_by(actor)
         trail.record(
             action=AuditEvent.Action.CREATE, record=visit, patient_id=patient.pk, actor=actor
         )
@@ -41,7 +41,11 @@ def cancel_visit(*, visit, reason, actor):
             raise ValidationError("This visit is already cancelled.")
         visit.move_to(Visit.Status.CANCELLED)
         visit.cancel_reason = reason[:300]
-        visit.save(update_fields=["status", "cancel_reason", "updated_at"])
+        visit.save_by(
+            actor,
+            reason=visit.cancel_reason,
+            update_fields=["status", "cancel_reason", "updated_at"],
+        )
         trail.record(
             action=AuditEvent.Action.CANCEL,
             record=visit,
@@ -55,7 +59,7 @@ def _move(visit, status, *, actor):
     with transaction.atomic():
         visit = Visit.objects.select_for_update().get(pk=visit.pk)
         visit.move_to(status)
-        visit.save(update_fields=["status", "updated_at"])
+        visit.save_by(actor, update_fields=["status", "updated_at"])
         trail.record(
             action=AuditEvent.Action.UPDATE,
             record=visit,
@@ -96,7 +100,7 @@ def assign_provider(*, visit, provider, actor, expected_provider_id):
                 "Nothing was saved."
             )
         current.provider = provider
-        current.save(update_fields=["provider", "updated_at"])
+        current.save_by(actor, update_fields=["provider", "updated_at"])
         trail.record(
             action=AuditEvent.Action.UPDATE,
             record=current,

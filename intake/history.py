@@ -1,0 +1,177 @@
+"""The kept versions of patient records: who changed what, when, and what it was.
+
+Patients, visits, answers and test orders keep every version of themselves in a
+historical table (django-simple-history), bulk changes included, since each workflow
+saves record by record. Workflows save with `save_by(actor)`, so each version names the
+staff member, the patient's link or the system that made it. `changes` turns versions
+into the rows a record's page shows.
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.formats import date_format
+from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
+
+# How many of the latest changes a record's page shows.
+PAGE_ROWS = 50
+# Columns that change with every save and say nothing a reader needs.
+BOOKKEEPING = {"id", "updated_at", "intake_version", "position", "question", "red_flags"}
+# An answer's value is spread over these; a change of any of them is one change of answer.
+ANSWER_VALUE = {
+    "value_date",
+    "value_number",
+    "value_unit",
+    "value_bool",
+    "value_text",
+    "value_choices",
+}
+
+
+class RecordVersion(models.Model):
+    """What each kept version adds to simple-history's own columns."""
+
+    history_actor = models.CharField(
+        "changed by", max_length=150, blank=True, help_text="The user, link or process."
+    )
+
+    class Meta:
+        abstract = True
+
+
+def kept_versions():
+    """The `history` of a patient record: every version, who made it and why."""
+    return HistoricalRecords(
+        bases=[RecordVersion], history_change_reason_field=models.TextField(null=True)
+    )
+
+
+class KeepsHistory:
+    """For models with HistoricalRecords: save as an Actor, so the version says who."""
+
+    def save_by(self, actor, *, reason="", **kwargs):
+        self._history_user = actor.user
+        self._history_actor = actor.label
+        self._change_reason = reason
+        self.save(**kwargs)
+
+
+@receiver(pre_create_historical_record)
+def _name_the_actor(sender, instance, history_instance, history_user, **kwargs):
+    if not hasattr(history_instance, "history_actor"):
+        return
+    label = getattr(instance, "_history_actor", "")
+    if not label:
+        label = history_user.get_username() if history_user else "system"
+    history_instance.history_actor = label
+
+
+@dataclass
+class Change:
+    """One row of a record's history as a page shows it."""
+
+    at: object
+    by: str
+    record: str
+    kind: str
+    fields: list = field(default_factory=list)  # (label, before, after)
+    reason: str = ""
+
+
+def changes(*histories, limit=PAGE_ROWS):
+    """The latest `limit` versions of the records in `histories` (historical querysets),
+    newest first, each with what it changed from the version before.
+
+    Queries: one per history given, and one for the users named; versions are diffed
+    in memory.
+    """
+    versions = []
+    for history in histories:
+        rows = list(history.order_by("history_date", "history_id"))
+        previous = {}
+        for row in rows:
+            versions.append((row, previous.get(row.id)))
+            previous[row.id] = row
+    versions.sort(key=lambda pair: (pair[0].history_date, pair[0].history_id), reverse=True)
+    versions = versions[:limit]
+    users = _users_named(versions)
+    return [_change(row, before, users) for row, before in versions]
+
+
+def _users_named(versions):
+    ids = set()
+    for row, _ in versions:
+        for model_field in row.instance_type._meta.concrete_fields:
+            if _is_user_field(model_field):
+                ids.add(getattr(row, model_field.attname))
+    ids.discard(None)
+    return {user.pk: user for user in get_user_model().objects.filter(pk__in=ids)}
+
+
+def _is_user_field(model_field):
+    return model_field.is_relation and model_field.related_model is get_user_model()
+
+
+def _change(row, before, users):
+    kind = {"+": "Created", "~": "Changed", "-": "Deleted"}[row.history_type]
+    change = Change(
+        at=row.history_date,
+        by=row.history_actor or "system",
+        record=_label(row),
+        kind=kind,
+        reason=row.history_change_reason or "",
+    )
+    if before is not None:
+        change.fields = _differences(before, row, users)
+    return change
+
+
+def _label(row):
+    model = row.instance_type
+    match model._meta.model_name:
+        case "answer":
+            return f"Answer to “{row.wording}”"
+        case "testorder":
+            return f"Order: {row.test_name}"
+        case _:
+            return str(model._meta.verbose_name).capitalize()
+
+
+def _differences(before, after, users):
+    model = after.instance_type
+    changed = set(after.diff_against(before).changed_fields) - BOOKKEEPING
+    differences = []
+    if changed & ANSWER_VALUE:
+        differences.append(("Answer", before.instance.display, after.instance.display))
+        changed -= ANSWER_VALUE
+    for model_field in model._meta.concrete_fields:
+        if model_field.name in changed:
+            differences.append(
+                (
+                    str(model_field.verbose_name).capitalize(),
+                    _shown(model_field, getattr(before, model_field.attname), users),
+                    _shown(model_field, getattr(after, model_field.attname), users),
+                )
+            )
+    return differences
+
+
+def _shown(model_field, value, users):
+    if value in (None, ""):
+        return "—"
+    if model_field.choices:
+        return dict(model_field.flatchoices).get(value, value)
+    if _is_user_field(model_field):
+        user = users.get(value)
+        return (user.get_full_name() or user.get_username()) if user else f"user {value}"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if hasattr(value, "tzinfo"):
+        return date_format(timezone.localtime(value), "j M Y H:i")
+    if hasattr(value, "isoformat"):
+        return date_format(value, "j M Y")
+    return str(value)
