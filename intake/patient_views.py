@@ -164,7 +164,7 @@ def questions(request, token, link):
     saved_now = None
     if form.is_valid():
         try:
-            links.save_patient_answers(
+            visit = links.save_patient_answers(
                 link=link,
                 values=form.cleaned_answers,
                 expected_version=form.cleaned_data["intake_version"],

@@ -410,6 +410,21 @@ def test_coming_back_later_resumes_where_the_patient_left_off(
     assert shown["intake_version"] == ["1"]
 
 
+def test_the_saved_page_can_be_sent_as_it_is(
+    verified_patient, upcoming_visit, intake_data, form_values
+):
+    # The page shown after saving carries the version just saved, so sending from it is
+    # not taken for someone else's change.
+    saved = verified_patient.post("questions/", answers_post(upcoming_visit, intake_data))
+    shown = form_values(saved.text)
+    assert shown["intake_version"] == ["1"]
+
+    response = verified_patient.post("questions/", {**shown, "action": "submit"})
+
+    assert response.status_code == 302
+    assert PreVisitLink.objects.get().submitted_at is not None
+
+
 def test_submitting_with_questions_unanswered_lists_them_and_sends_nothing(
     verified_patient, upcoming_visit, intake_data
 ):
