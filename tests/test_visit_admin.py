@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from audit.actors import Actor
+from audit.models import AuditEvent
 from intake.models import TestOrder, Visit
 from intake.visits import assign_provider, cancel_visit
 
@@ -110,3 +111,19 @@ def test_assigning_a_provider_someone_else_just_changed_is_refused(provider, col
 
     visit.refresh_from_db()
     assert visit.provider == colleague
+
+
+def test_a_role_refused_a_visit_in_the_admin_is_audited_with_the_patient(client, editor, visit):
+    client.force_login(editor)
+
+    response = client.get(visit_page(visit))
+
+    assert response.status_code == 403
+    [refusal] = AuditEvent.objects.all()
+    assert (refusal.action, refusal.actor, refusal.record_type, refusal.patient_id) == (
+        "deny",
+        editor,
+        "intake.visit",
+        visit.patient_id,
+    )
+    assert refusal.detail == {"page": "admin:intake_visit_change"}
