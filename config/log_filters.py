@@ -6,6 +6,26 @@ import re
 PREVISIT_PATH = re.compile(r"/v/[^/\s\"']+")
 # The admin's changelist search (?q=) can hold a patient's name or record number.
 SEARCH_QUERY = re.compile(r"([?&]q=)[^&\s\"']*")
+# A URL's whole query string, for access logs, which redact every value in it.
+QUERY_STRING = re.compile(r"\?([^\s\"'#]+)")
+
+
+def redact_query_values(query):
+    """A query string with every value replaced: "q=Okafor&page=2" gives
+    "q=[redacted]&page=[redacted]"."""
+
+    def redact(part):
+        name, equals, _ = part.partition("=")
+        return f"{name}=[redacted]" if equals else "[redacted]"  # no "=": all of it is value
+
+    return "&".join(redact(part) for part in query.split("&") if part)
+
+
+def redact_urls(text):
+    """Text holding URLs (an access log's request line, a Referer) without pre-visit
+    tokens or query string values."""
+    text = PREVISIT_PATH.sub("/v/[token]", text)
+    return QUERY_STRING.sub(lambda match: "?" + redact_query_values(match[1]), text)
 
 
 class RedactTokensAndSearches(logging.Filter):

@@ -105,11 +105,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    from config.database import check_connection
+
     # psycopg's pool keeps connections open across requests; it requires CONN_MAX_AGE = 0.
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
-        "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10")),
-    }
+    # It checks each connection before handing it out (config/database.py), so those a
+    # database restart cut are replaced instead of failing requests. While the database
+    # is down a request waits at most DATABASE_POOL_TIMEOUT seconds for a connection, then
+    # gets the 503 page (config.views.server_error).
+    pool_timeout = float(os.environ.get("DATABASE_POOL_TIMEOUT", "3"))
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # libpq's own limit on opening a connection (it waits forever by default).
+            "connect_timeout": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")),
+            "pool": {
+                "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
+                "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10")),
+                "check": check_connection,
+                "timeout": pool_timeout,
+                # The pool retries a failed connection with growing pauses; dropping an
+                # attempt after as long as a request waits keeps those pauses shorter
+                # than a request's wait, so the first request after the database is back
+                # gets a connection, and the next request starts a fresh attempt.
+                "reconnect_timeout": pool_timeout,
+            },
+        }
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -183,6 +203,9 @@ SESSION_COOKIE_HTTPONLY = True
 # How many reverse proxies stand in front of the app and append to X-Forwarded-For; the
 # client address (for the audit trail and the pre-visit throttle) is taken from there.
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+
+# Load balancers probe the health check over plain HTTP; it answers rather than redirects.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 if not (DEBUG or TESTING):
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
