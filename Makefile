@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3 $$HOME/.pyenv/versions/3.12*/bin/python3 $$HOME/.pyenv/versions/3.13*/bin/python3 python3.13 python3.12; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: run test lint format install migrate demo clean
+.PHONY: run serve test lint format install migrate demo clean
 
 $(PY):
 	@if [ -z "$(PYTHON)" ]; then \
@@ -33,6 +33,30 @@ demo: migrate
 run: demo
 	@echo "Serving on http://127.0.0.1:8000 (demo accounts are listed in README.md)"
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+# Production: gunicorn with config/gunicorn.conf.py and the background-task worker side by
+# side, configured by the environment and ENV_FILE if it exists (README.md, Production).
+# It refuses to start with DEBUG on or without SECRET_KEY; when either process ends, or on
+# Ctrl-C or SIGTERM, both stop.
+ENV_FILE ?= .env
+
+serve:
+	@set -a; if [ -f "$(abspath $(ENV_FILE))" ]; then . "$(abspath $(ENV_FILE))"; fi; set +a; \
+	case "$${DEBUG,,}" in 1|true|yes|on) \
+		echo "make serve: DEBUG is on. Production runs with DEBUG off; make run is for development." >&2; exit 1;; \
+	esac; \
+	if [ -z "$$SECRET_KEY" ]; then \
+		echo "make serve: SECRET_KEY is not set (in the environment or $(ENV_FILE)). See README.md, Production." >&2; exit 1; \
+	fi; \
+	export TASKS_BACKEND=database; \
+	$(MAKE) --no-print-directory install && \
+	$(PY) manage.py migrate --no-input && \
+	$(PY) manage.py collectstatic --no-input --verbosity 0 || exit 1; \
+	$(PY) manage.py db_worker & worker=$$!; \
+	$(VENV)/bin/gunicorn --config config/gunicorn.conf.py & web=$$!; \
+	trap 'kill -TERM $$web $$worker 2>/dev/null' INT TERM; \
+	wait -n $$web $$worker; status=$$?; \
+	kill -TERM $$web $$worker 2>/dev/null; wait; exit $$status
 
 # axe-core (npm) for the browser tests' accessibility checks.
 node_modules/axe-core/axe.min.js: package.json

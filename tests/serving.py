@@ -135,15 +135,22 @@ class Page:
 class Browser:
     """A browser, reduced to what these tests need: one connection per request, cookies
     kept (Secure ones too: it stands behind the clinic's TLS proxy, whose
-    X-Forwarded-Proto: https it sends), redirects not followed."""
+    X-Forwarded-Proto: https it sends), redirects followed only when asked."""
 
     def __init__(self, server, *, https=True):
         self.server = server
         self.https = https
         self.cookies = {}
 
-    def get(self, path, **headers):
-        return self.request("GET", path, headers=headers)
+    def get(self, path, *, follow=False, **headers):
+        """GET `path`; with `follow`, then the redirects it leads to, as a browser does."""
+        page = self.request("GET", path, headers=headers)
+        for _ in range(5 if follow else 0):
+            if page.status not in (301, 302, 303, 307, 308):
+                break
+            target = urllib.parse.urlsplit(page.headers["Location"])
+            page = self.request("GET", urllib.parse.urlunsplit(("", "", *target[2:])))
+        return page
 
     def post(self, path, data, **headers):
         body = urllib.parse.urlencode(data, doseq=True)
