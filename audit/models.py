@@ -1,14 +1,63 @@
 """The audit trail: who read or changed which patient's records, when and from where.
 
-Events are append-only: the model refuses updates and deletes, and the admin is
-read-only. An event names records by label and id and never holds their contents.
+Events are append-only: the model refuses updates and deletes, the admin is read-only,
+and the database's own triggers refuse UPDATE and DELETE from any other path
+(append_only.py). Each event is chained by hash to the one before it (chain.py), so
+`manage.py verify_audit` shows any event altered, removed or inserted out of order. An
+event names records by label and id and never holds their contents.
 """
 
+import json
+
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router, transaction
+from django.utils import timezone
+
+from . import chain
+
+# The PostgreSQL advisory lock that serialises appends to the chain ("audit" in ASCII).
+CHAIN_LOCK = 0x6175646974
+
+
+def _append(events, using):
+    """Give `events` their places at the end of the chain, in order, just before they are
+    inserted in the same transaction.
+
+    Two requests auditing at once would both read the same last hash and fork the chain,
+    so appends are serialised until the inserting transaction ends: on PostgreSQL by an
+    advisory lock; on SQLite by the write lock its IMMEDIATE transactions take at BEGIN.
+    The lock is held to the end of any outer transaction too: inside one, take row locks
+    before the first audit event, or two transactions can wait on each other.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
+    previous = (
+        AuditEvent.objects.using(using).order_by("-pk").values_list("hash", flat=True).first()
+        or chain.GENESIS
+    )
+    now = timezone.now()
+    address = AuditEvent._meta.get_field("remote_addr")
+    for event in events:
+        # Hashed exactly as they will read back: the address as the database keeps it
+        # (None for none), the detail as JSON gives it back.
+        event.at = event.at or now
+        event.remote_addr = address.get_prep_value(event.remote_addr) or None
+        event.detail = json.loads(json.dumps(event.detail))
+        event.prev_hash = previous
+        event.hash = previous = chain.event_hash(chain.fields_of(event))
 
 
 class AuditEventQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """New events at the end of the chain, inserted in one query (per batch)."""
+        objs = list(objs)
+        using = self._db or router.db_for_write(self.model)
+        with transaction.atomic(using=using, savepoint=False):
+            _append(objs, using)
+            return super().bulk_create(objs, *args, **kwargs)
+
     def delete(self):
         raise TypeError("Audit events are append-only.")
 
@@ -39,7 +88,8 @@ class AuditEvent(models.Model):
         ENROL = "enrol", "Enrolled a second factor"
         PASSWORD_RESET = "password_reset", "Password reset"
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set when the event is appended (or given, for an event recorded after the fact).
+    at = models.DateTimeField(db_index=True, editable=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
     )
@@ -55,6 +105,11 @@ class AuditEvent(models.Model):
         default=dict, blank=True, help_text="Field names or counts; never patient data."
     )
 
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(
+        max_length=64, editable=False, help_text="SHA-256 of this event and prev_hash."
+    )
+
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
@@ -66,7 +121,10 @@ class AuditEvent(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise TypeError("Audit events are append-only.")
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            _append([self], using)
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only.")
