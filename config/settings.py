@@ -5,6 +5,7 @@ project folder and the console mailer. Production sets DEBUG off and supplies
 SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and the SMTP settings.
 """
 
+import datetime
 import os
 import sys
 from pathlib import Path
@@ -54,6 +55,11 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_tasks_db",
     "simple_history",
+    # Before intake, whose post_migrate gives the roles these apps' permissions.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "signin",
     "audit",
     "conditions",
     "intake",
@@ -66,8 +72,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "audit.actors.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "signin.middleware.StaffSessionMiddleware",
+    "signin.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
@@ -199,6 +208,28 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# Staff sessions (signin/sessions.py): signed out after SESSION_IDLE_MINUTES without a
+# request from the person, with a warning SESSION_WARNING_SECONDS before, and after
+# SESSION_MAX_HOURS in any case; closing the browser ends them. Patient pages set their
+# own expiry (intake/patient_views.py).
+STAFF_SESSION_IDLE = datetime.timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "15")))
+STAFF_SESSION_WARNING = datetime.timedelta(
+    seconds=int(os.environ.get("SESSION_WARNING_SECONDS", "60"))
+)
+STAFF_SESSION_MAX_AGE = datetime.timedelta(hours=int(os.environ.get("SESSION_MAX_HOURS", "12")))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = int(STAFF_SESSION_MAX_AGE.total_seconds())
+
+# The second factor (signin/second_factor.py): superusers and these roles must sign in
+# with a code from an authenticator app (or a recovery code); other roles use a password.
+SECOND_FACTOR_ROLES = env_list("SECOND_FACTOR_ROLES", "Provider,Clinic administrator")
+OTP_TOTP_ISSUER = os.environ.get("CLINIC_NAME", "Riverside Neurology Clinic")
+# django-otp's throttle: after n wrong codes in a row, wait 2^(n-1) seconds to try again.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# The admin never shows an authenticator's key or a recovery code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # How many reverse proxies stand in front of the app and append to X-Forwarded-For; the
 # client address (for the audit trail and the pre-visit throttle) is taken from there.

@@ -50,6 +50,8 @@ ROLE_PERMISSIONS = {
     CLINIC_ADMIN: {
         "auth": {"user": ["view", "add", "change"], "group": ["view"]},
         "audit": {"auditevent": ["view"]},
+        # Sees who has an authenticator app; "delete" is the audited reset of a lost one.
+        "otp_totp": {"totpdevice": ["view", "delete"]},
     },
 }
 

@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.actors import Actor
 from conditions.content import save_condition
 from intake.answers import save_answers
 from intake.roles import CONTENT_EDITOR, FRONT_DESK, PROVIDER
+from signin.second_factor import APP_NAME, must_use_second_factor
 
 from .factories import PatientFactory, UserFactory, VisitFactory, at_today
 
@@ -164,10 +167,33 @@ def form_values():
 
 
 @pytest.fixture
-def provider_client(client, provider):
-    """The test client, signed in as the provider."""
-    client.force_login(provider)
-    return client
+def sign_in(db):
+    """Sign a persona in on a test client as the sign-in pages leave them: with their
+    password and, where they must use one (providers, clinic administrators,
+    superusers), an authenticator app whose code this session has passed.
+
+        sign_in(client, provider)
+    """
+
+    def sign_in(client, user):
+        client.force_login(user)
+        if must_use_second_factor(user):
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            if device is None:
+                device = TOTPDevice.objects.create(user=user, name=APP_NAME, confirmed=True)
+            # What django_otp.login records when a code is accepted.
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def provider_client(client, provider, sign_in):
+    """The test client, signed in as the provider (password and authenticator code)."""
+    return sign_in(client, provider)
 
 
 @pytest.fixture

@@ -101,12 +101,6 @@ def editor_client(client, editor):
     return client
 
 
-@pytest.fixture
-def provider_client(client, provider):
-    client.force_login(provider)
-    return client
-
-
 def test_change_page_round_trips_unchanged(editor_client, condition):
     """Posting the form back as it came changes no content (but keeps a version)."""
     before = export_condition(condition)
@@ -362,11 +356,11 @@ def test_provider_cannot_publish_unpublish_or_restore(provider_client, condition
     assert condition.versions.count() == 1
 
 
-def test_provider_cannot_change_a_condition(client, editor, provider, condition):
+def test_provider_cannot_change_a_condition(client, editor, provider, condition, sign_in):
     client.force_login(editor)
     data = form_data(client.get(change_url(condition)))
     data[f"{prefix_where(data, 'key', 'pregnant')}-wording"] = ["Could you be pregnant?"]
-    client.force_login(provider)
+    sign_in(client, provider)
 
     response = client.post(change_url(condition), data)
 

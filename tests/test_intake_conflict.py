@@ -21,10 +21,9 @@ def answers_of(visit):
 
 
 @pytest.fixture
-def provider_client(provider):
-    client = Client()
-    client.force_login(provider)
-    return client
+def provider_client(provider, sign_in):
+    """The provider in a browser of their own, beside the front desk's."""
+    return sign_in(Client(), provider)
 
 
 def test_the_second_of_two_saves_gets_a_conflict_keeps_its_input_and_saves_nothing(

@@ -528,9 +528,9 @@ def test_awaiting_my_review_lists_results_on_my_visits_or_that_i_ordered(
     ]
 
 
-def test_each_provider_has_their_own_review_list(client, colleague, worklist, condition):
+def test_each_provider_has_their_own_review_list(client, colleague, worklist, condition, sign_in):
     TestOrderFactory(resulted=True, ordered_by=colleague)
-    client.force_login(colleague)
+    sign_in(client, colleague)
 
     response = client.get(ORDERS, {"worklist": "awaiting-my-review"})
 

@@ -455,7 +455,7 @@ def print_page(visit):
 
 
 def test_the_print_page_has_a_summary_and_one_requisition_page_per_active_order(
-    client, provider, flagged_visit
+    client, provider, flagged_visit, sign_in
 ):
     emg = place(flagged_visit, provider, "emg", priority="urgent", notes="Both legs.")
     place(flagged_visit, provider, "mri-spine", body_site="cervical-spine")
@@ -464,7 +464,7 @@ def test_the_print_page_has_a_summary_and_one_requisition_page_per_active_order(
         actor=Actor.for_user(provider),
         reason="Not needed.",
     )
-    client.force_login(provider)
+    sign_in(client, provider)
 
     response = client.get(print_page(flagged_visit))
 
@@ -488,8 +488,8 @@ def test_the_print_page_has_a_summary_and_one_requisition_page_per_active_order(
     assert "Cervical spine (neck)" in second
 
 
-def test_the_print_page_uses_the_print_stylesheet(client, provider, visit):
-    client.force_login(provider)
+def test_the_print_page_uses_the_print_stylesheet(client, provider, visit, sign_in):
+    sign_in(client, provider)
 
     response = client.get(print_page(visit))
 
@@ -512,8 +512,10 @@ def test_front_desk_reach_the_print_page_from_the_visit_page(desk_client, visit)
     assert f'href="{print_page(visit)}"' in response.text
 
 
-def test_the_print_page_runs_as_many_queries_for_six_orders_as_for_one(client, provider, visit):
-    client.force_login(provider)
+def test_the_print_page_runs_as_many_queries_for_six_orders_as_for_one(
+    client, provider, visit, sign_in
+):
+    sign_in(client, provider)
 
     def queries():
         with CaptureQueriesContext(connection) as captured:

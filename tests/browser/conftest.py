@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -49,6 +51,22 @@ def browser_type_launch_args():
             "--no-first-run",
         ],
     }
+
+
+def app_code(device):
+    """The code a person's authenticator app shows now, as their phone would compute it."""
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+@pytest.fixture
+def authenticator():
+    """Give a person a set-up authenticator app (providers, clinic administrators and
+    superusers are asked for its code after their password); use `app_code(device)`."""
+
+    def give(user):
+        return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+    return give
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from audit.actors import Actor
 from intake.models import TestOrder
 from intake.orders import place_order
 
-from .conftest import DESKTOP, SCREENSHOTS
+from .conftest import DESKTOP, SCREENSHOTS, app_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,11 +21,13 @@ EMG = "Electromyogram (EMG)"
 NCS = "Nerve conduction studies"
 
 
-def log_in(page, live_server, user, next_url):
+def log_in(page, live_server, user, next_url, device):
     page.goto(f"{live_server.url}/admin/login/?next={next_url}")
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill("correct-horse-battery")
     page.get_by_role("button", name="Log in").click()
+    page.get_by_label("Code").fill(app_code(device))
+    page.get_by_role("button", name="Continue").click()
     page.wait_for_url(f"{live_server.url}{next_url}")
 
 
@@ -35,12 +37,12 @@ def save(page, then):
 
 
 def test_a_provider_orders_tests_results_one_and_signs_it_off(
-    live_server, page, provider, flagged_visit, screenshot
+    live_server, page, provider, flagged_visit, screenshot, authenticator
 ):
     page.set_viewport_size(DESKTOP)
     visit_url = reverse("admin:intake_visit_change", args=[flagged_visit.pk])
     worklist = f"{live_server.url}{reverse('admin:intake_testorder_changelist')}"
-    log_in(page, live_server, provider, visit_url)
+    log_in(page, live_server, provider, visit_url, authenticator(provider))
 
     # The intake and its flags come first; new rows carry the flags as their reason.
     expect(page.locator(".red-flags li")).to_have_count(3)
@@ -79,7 +81,7 @@ def test_a_provider_orders_tests_results_one_and_signs_it_off(
 
 
 def test_the_printed_requisitions_take_one_page_each(
-    live_server, page, provider, flagged_visit, screenshot
+    live_server, page, provider, flagged_visit, screenshot, authenticator
 ):
     for slug in ("emg", "nerve-conduction-studies"):
         place_order(
@@ -89,7 +91,7 @@ def test_the_printed_requisitions_take_one_page_each(
             reason="Weakness",
         )
     print_url = reverse("intake:visit-print", args=[flagged_visit.pk])
-    log_in(page, live_server, provider, print_url)
+    log_in(page, live_server, provider, print_url, authenticator(provider))
     page.set_viewport_size(DESKTOP)
     screenshot("provider-print-screen")
     page.emulate_media(media="print")
