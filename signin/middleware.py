@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, resolve_url
+from django.urls import reverse
 
 from . import sessions
 from .second_factor import has_authenticator, must_use_second_factor
@@ -75,8 +76,12 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        match = request.resolver_match
-        if match.namespace not in ("admin", "intake") or match.view_name in self.OPEN:
+        # By address, so that every page under /staff/ (the audit views too) and
+        # /admin/ is covered, whichever app serves it.
+        guarded = (reverse("admin:index"), reverse("intake:today"))
+        if not request.path_info.startswith(guarded):
+            return None
+        if request.resolver_match.view_name in self.OPEN:
             return None
         user = request.user
         if not user.is_authenticated or user.is_verified() or not must_use_second_factor(user):
