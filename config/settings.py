@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "signin",
+    "axes",
+    "accounts",
     "audit",
     "conditions",
     "intake",
@@ -79,6 +81,8 @@ MIDDLEWARE = [
     "signin.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as axes asks: turns a refused or locking sign-in into the locked-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -147,6 +151,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# axes' backend first: it refuses a sign-in while its user name or address is locked out,
+# before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 LOGIN_URL = "login"
@@ -231,6 +242,30 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 # The admin never shows an authenticator's key or a recovery code.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
+# Lockout after failed sign-ins (accounts/lockout.py, on django-axes): a user name after
+# SIGNIN_USERNAME_FAILURE_LIMIT failures from any addresses, an address after
+# SIGNIN_ADDRESS_FAILURE_LIMIT on any user names (higher: a clinic's staff may share one),
+# each for SIGNIN_LOCKOUT_MINUTES after the failures that locked it, or until a clinic
+# administrator lifts it. Tries while locked out are refused unchecked and not counted.
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = int(os.environ.get("SIGNIN_USERNAME_FAILURE_LIMIT", "5"))
+SIGNIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("SIGNIN_ADDRESS_FAILURE_LIMIT", "20"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("SIGNIN_LOCKOUT_MINUTES", "15")))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "audit.actors.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+# Sign-ins are on the audit trail already; accounts.admin shows the failed ones.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
+# Password reset (accounts/passwords.py): a link lasts PASSWORD_RESET_MINUTES, and one
+# account gets at most PASSWORD_RESET_EMAILS_PER_HOUR of them. Links start with
+# STAFF_BASE_URL (never taken from a request).
+PASSWORD_RESET_TIMEOUT = 60 * int(os.environ.get("PASSWORD_RESET_MINUTES", "60"))
+PASSWORD_RESET_EMAILS_PER_HOUR = int(os.environ.get("PASSWORD_RESET_EMAILS_PER_HOUR", "3"))
+
 # How many reverse proxies stand in front of the app and append to X-Forwarded-For; the
 # client address (for the audit trail and the pre-visit throttle) is taken from there.
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
@@ -276,6 +311,8 @@ else:
 # Pre-visit links: the address patients are sent (never taken from a request's Host
 # header), and how long a link lasts at most.
 PREVISIT_BASE_URL = os.environ.get("PREVISIT_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address staff password reset links start with (default: the same as patients').
+STAFF_BASE_URL = os.environ.get("STAFF_BASE_URL", PREVISIT_BASE_URL).rstrip("/")
 PREVISIT_LINK_DAYS = int(os.environ.get("PREVISIT_LINK_DAYS", "7"))
 # Failed link or date-of-birth tries one client address may make in a window.
 PREVISIT_MAX_FAILURES = int(os.environ.get("PREVISIT_MAX_FAILURES", "20"))

@@ -12,6 +12,10 @@ PROVIDER = "Provider"
 CONTENT_EDITOR = "Content editor"
 # Manages staff accounts and roles and reads the audit trail, without being a superuser.
 CLINIC_ADMIN = "Clinic administrator"
+# The roles a clinic administrator may give (accounts.staff).
+CLINIC_ROLES = [FRONT_DESK, PROVIDER, CONTENT_EDITOR, CLINIC_ADMIN]
+# The roles whose work is in the admin: their members, and only they, are staff (is_staff).
+ADMIN_ROLES = {PROVIDER, CONTENT_EDITOR, CLINIC_ADMIN}
 
 # Per role: app label -> model -> actions. Nobody deletes clinical records.
 ROLE_PERMISSIONS = {
@@ -52,6 +56,8 @@ ROLE_PERMISSIONS = {
         "audit": {"auditevent": ["view"]},
         # Sees who has an authenticator app; "delete" is the audited reset of a lost one.
         "otp_totp": {"totpdevice": ["view", "delete"]},
+        # axes' failed sign-ins: seeing a lockout, and lifting it (deleting them).
+        "axes": {"accessattempt": ["view", "delete"]},
     },
 }
 

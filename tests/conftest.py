@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.actors import Actor
 from conditions.content import save_condition
 from intake.answers import save_answers
-from intake.roles import CONTENT_EDITOR, FRONT_DESK, PROVIDER
+from intake.roles import CLINIC_ADMIN, CONTENT_EDITOR, FRONT_DESK, PROVIDER
 from signin.second_factor import APP_NAME, must_use_second_factor
 
 from .factories import PatientFactory, UserFactory, VisitFactory, at_today
@@ -51,6 +51,13 @@ def provider(db):
 @pytest.fixture
 def editor(db):
     return _member_of(CONTENT_EDITOR, username="eddie.editor", is_staff=True)
+
+
+@pytest.fixture
+def clinic_admin(db):
+    return _member_of(
+        CLINIC_ADMIN, username="cleo.clinicadmin", email="cleo@example.org", is_staff=True
+    )
 
 
 @pytest.fixture
