@@ -15,7 +15,7 @@ from conditions.content import save_condition
 from conditions.models import Condition
 from intake.models import Patient
 from intake.patients import register_patient
-from intake.roles import CONTENT_EDITOR, FRONT_DESK, PROVIDER
+from intake.roles import ADMIN_ROLES, CLINIC_ADMIN, CONTENT_EDITOR, FRONT_DESK, PROVIDER
 from intake.visits import open_visit
 
 DEMO_CONTENT = Path(settings.BASE_DIR) / "conditions" / "demo"
@@ -25,6 +25,7 @@ DEMO_ACCOUNTS = [
     ("frontdesk", "Fran", "Desk", FRONT_DESK, False),
     ("provider", "Pat", "Provider", PROVIDER, False),
     ("editor", "Eddie", "Editor", CONTENT_EDITOR, False),
+    ("clinicadmin", "Cleo", "Manager", CLINIC_ADMIN, False),
     ("admin", "Ada", "Admin", None, True),
 ]
 # Synthetic patients: invented names, example.org addresses, fictional phone numbers.
@@ -60,7 +61,8 @@ class Command(BaseCommand):
                 password=DEMO_PASSWORD,
                 first_name=first_name,
                 last_name=last_name,
-                is_staff=role in (PROVIDER, CONTENT_EDITOR) or superuser,
+                email=f"{username}@example.org",
+                is_staff=role in ADMIN_ROLES or superuser,
                 is_superuser=superuser,
             )
             if role:
