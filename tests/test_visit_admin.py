@@ -1,9 +1,13 @@
 """The providers' visit page in the admin: a stale page cannot undo someone else's change,
 and a finished visit's provider stays as it was."""
 
+import threading
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection, connections, transaction
 
+from audit import trail
 from audit.actors import Actor
 from audit.models import AuditEvent
 from intake.models import TestOrder, Visit
@@ -127,3 +131,60 @@ def test_a_role_refused_a_visit_in_the_admin_is_audited_with_the_patient(client,
         visit.patient_id,
     )
     assert refusal.detail == {"page": "admin:intake_visit_change"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_placing_an_order_while_the_patient_saves_the_same_visit_does_not_deadlock(
+    client, sign_in, provider, visit
+):
+    # The admin's save locks the visit row; a patient's save holds that row and then
+    # appends to the audit chain. Were the admin page's read audited inside its own
+    # transaction, it would hold the chain's lock while waiting for the row: a deadlock.
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    sign_in(client, provider)
+    data = with_order(
+        page_data(client.get(visit_page(visit))),
+        {"test": catalog_pk(visit, "emg"), "reason": "Twitching"},
+    )
+    row_locked, outcome = threading.Event(), {}
+
+    def patient_saving():
+        try:
+            with transaction.atomic():
+                Visit.objects.select_for_update().get(pk=visit.pk)
+                row_locked.set()
+                _wait_until_someone_waits_for_a_lock()
+                trail.record(
+                    action="update",
+                    record=visit,
+                    patient_id=visit.patient_id,
+                    actor=Actor(label="pre-visit link", link_id=1),
+                )
+            outcome["patient"] = "saved"
+        finally:
+            connection.close()
+
+    patient = threading.Thread(target=patient_saving)
+    patient.start()
+    row_locked.wait(timeout=10)
+    response = client.post(visit_page(visit), data)
+    patient.join(timeout=30)
+
+    assert outcome == {"patient": "saved"}
+    assert response.status_code == 302
+    assert TestOrder.objects.filter(visit=visit).count() == 1
+
+
+def _wait_until_someone_waits_for_a_lock():
+    """Until another session of this database waits for a lock (the admin's save)."""
+    with connections["default"].cursor() as cursor:
+        for _ in range(200):
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            threading.Event().wait(0.05)
+    raise AssertionError("The admin's save never waited for the visit's row.")
