@@ -68,7 +68,8 @@ def test_a_provider_orders_tests_results_one_and_signs_it_off(
     save(page, worklist)
 
     page.get_by_role("link", name=EMG, exact=True).click()
-    expect(page.get_by_text("Widespread fasciculations; no denervation.")).to_be_visible()
+    result = page.locator(".field-result_text")
+    expect(result.get_by_text("Widespread fasciculations; no denervation.")).to_be_visible()
     page.get_by_label("Review comment (signs off the result)").fill("Benign. Reassured.")
     save(page, worklist)
 
@@ -76,7 +77,7 @@ def test_a_provider_orders_tests_results_one_and_signs_it_off(
     assert (emg.status, emg.reviewed_by, emg.priority) == ("reviewed", provider, "urgent")
     assert TestOrder.objects.get(test_name=NCS).status == "ordered"
     page.get_by_role("link", name=EMG, exact=True).click()
-    expect(page.get_by_text("Benign. Reassured.")).to_be_visible()
+    expect(page.locator(".field-review_comment").get_by_text("Benign. Reassured.")).to_be_visible()
     screenshot("provider-reviewed-order")
 
 
