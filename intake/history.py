@@ -105,6 +105,7 @@ def changes(*histories, limit=PAGE_ROWS):
 def _users_named(versions):
     ids = set()
     for row, _ in versions:
+        ids.add(row.history_user_id)
         for model_field in row.instance_type._meta.concrete_fields:
             if _is_user_field(model_field):
                 ids.add(getattr(row, model_field.attname))
@@ -118,9 +119,10 @@ def _is_user_field(model_field):
 
 def _change(row, before, users):
     kind = {"+": "Created", "~": "Changed", "-": "Deleted"}[row.history_type]
+    user = users.get(row.history_user_id)
     change = Change(
         at=row.history_date,
-        by=row.history_actor or "system",
+        by=_name(user) if user else row.history_actor or "system",
         record=_label(row),
         kind=kind,
         reason=row.history_change_reason or "",
@@ -128,6 +130,10 @@ def _change(row, before, users):
     if before is not None:
         change.fields = _differences(before, row, users)
     return change
+
+
+def _name(user):
+    return user.get_full_name() or user.get_username()
 
 
 def _label(row):
@@ -167,7 +173,7 @@ def _shown(model_field, value, users):
         return dict(model_field.flatchoices).get(value, value)
     if _is_user_field(model_field):
         user = users.get(value)
-        return (user.get_full_name() or user.get_username()) if user else f"user {value}"
+        return _name(user) if user else f"user {value}"
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if hasattr(value, "tzinfo"):

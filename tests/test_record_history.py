@@ -31,11 +31,17 @@ def test_a_registered_patient_shows_who_created_the_record(desk_client, front_de
     response = desk_client.get(patient.get_absolute_url())
 
     [created] = response.context["record_history"]
-    assert (created.by, created.kind, created.record) == ("fran.frontdesk", "Created", "Patient")
+    assert (created.by, created.kind, created.record) == (
+        front_desk.get_full_name(),
+        "Created",
+        "Patient",
+    )
     assert "Changes to this record" in response.text
 
 
-def test_cancelling_a_visit_keeps_the_version_before_with_who_and_why(desk_client, visit):
+def test_cancelling_a_visit_keeps_the_version_before_with_who_and_why(
+    desk_client, front_desk, visit
+):
     desk_client.post(
         reverse("intake:visit-cancel", args=[visit.pk]), {"reason": "Patient called to cancel"}
     )
@@ -43,7 +49,7 @@ def test_cancelling_a_visit_keeps_the_version_before_with_who_and_why(desk_clien
     response = desk_client.get(visit.get_absolute_url())
 
     assert history_rows(response)[0] == (
-        "fran.frontdesk",
+        front_desk.get_full_name(),
         "Visit",
         [("Status", "Scheduled", "Cancelled"), ("Cancel reason", "—", "Patient called to cancel")],
         "Patient called to cancel",
@@ -70,7 +76,7 @@ def test_a_staff_correction_keeps_the_patients_own_answer_as_a_version(
     link_label = upcoming_visit.previsit_links.get().actor_label
     rows = history_rows(response)
     wording = "Answer to “Is the twitching always in the same place?”"
-    assert ("fran.frontdesk", wording, [("Answer", "Yes", "No")], "") in [
+    assert (front_desk.get_full_name(), wording, [("Answer", "Yes", "No")], "") in [
         (by, record, [field for field in fields if field[0] == "Answer"], reason)
         for by, record, fields, reason in rows
     ]
