@@ -158,9 +158,12 @@ class Forwarder:
         threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
 
     def stop(self):
+        if self._listener is None:
+            return
         # shutdown() wakes the thread blocked in accept() or recv(); close() alone does not.
         self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
+        self._listener = None
         with self._lock:
             pairs, self._open = self._open, set()
         for pair in pairs:
@@ -223,20 +226,27 @@ def terminate_other_backends():
     return set(backends.values())
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's connection pool")
-@pytest.mark.django_db(transaction=True)
-def test_pages_survive_the_database_dropping_connections_and_going_away(
-    client, front_desk, condition, tmp_path, tmp_path_factory
-):
+@pytest.fixture
+def forwarder():
+    """A forwarder to the test database, started."""
     database = connection.settings_dict
     forwarder = Forwarder((database["HOST"] or "127.0.0.1", int(database["PORT"] or 5432)))
     forwarder.start()
+    yield forwarder
+    forwarder.stop()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's connection pool")
+@pytest.mark.django_db(transaction=True)
+def test_pages_survive_the_database_dropping_connections_and_going_away(
+    client, front_desk, condition, forwarder, tmp_path, tmp_path_factory
+):
     client.force_login(front_desk)
-    output = tmp_path / "gunicorn.log"
     with serve(
-        database_url=database_url(database, host="127.0.0.1", port=forwarder.port),
+        database_url=database_url(connection.settings_dict, host="127.0.0.1", port=forwarder.port),
         static_root=collected_static(tmp_path_factory),
-        output=output,
+        output=tmp_path / "gunicorn.log",
+        # Each page waits this long for the database while it is down (default 3 s).
         DATABASE_POOL_TIMEOUT="2",
     ) as server:
         staff = Browser(server)
@@ -248,7 +258,7 @@ def test_pages_survive_the_database_dropping_connections_and_going_away(
         def statuses(pages):
             return [browser.get(path).status for browser, path in pages]
 
-        # Both workers' pools hold connections through the forwarder.
+        # The workers' pools hold connections through the forwarder.
         assert statuses([staff_page, public_page] * 3) == [200] * 6, server.log()
         held = forwarder.database_side_ports()
 
@@ -273,4 +283,3 @@ def test_pages_survive_the_database_dropping_connections_and_going_away(
         assert statuses([staff_page]) == [200], server.log()
         assert statuses([public_page]) == [200], server.log()
         assert Browser(server, https=False).get("/healthz").status == 200
-    forwarder.stop()
