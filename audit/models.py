@@ -9,6 +9,7 @@ event names records by label and id and never holds their contents.
 
 import json
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connections, models, router, transaction
 from django.utils import timezone
@@ -50,6 +51,30 @@ def _append(events, using):
 
 
 class AuditEventQuerySet(models.QuerySet):
+    def about_patient(self, patient_id):
+        """Everything done to one patient's records (who saw this record)."""
+        return self.filter(patient_id=patient_id)
+
+    def done_by(self, user):
+        return self.filter(actor=user)
+
+    def between(self, start=None, end=None):
+        """Events at or after `start` and before `end`; either may be open."""
+        events = self
+        if start is not None:
+            events = events.filter(at__gte=start)
+        if end is not None:
+            events = events.filter(at__lt=end)
+        return events
+
+    def in_batches(self, size=2000):
+        """Every event of this selection, newest first, a batch of `size` per query (by
+        id, not offset), so memory stays bounded however long the trail is."""
+        events = self.order_by("-pk")
+        while batch := list(events[:size]):
+            yield from batch
+            events = events.filter(pk__lt=batch[-1].pk)
+
     def bulk_create(self, objs, *args, **kwargs):
         """New events at the end of the chain, inserted in one query (per batch)."""
         objs = list(objs)
@@ -128,3 +153,33 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only.")
+
+    @property
+    def actor_name(self):
+        """Who acted, in words: a user's full name and user name, or the label of the
+        link, process or anonymous visitor."""
+        if self.actor_id is None:
+            return self.actor_label
+        full_name = self.actor.get_full_name()
+        username = self.actor.get_username()
+        return f"{full_name} ({username})" if full_name else username
+
+    @property
+    def record_description(self):
+        """The record acted on, in words ("Visit 12", "Patients" for a list), or the page
+        a refusal was about."""
+        try:
+            model = apps.get_model(self.record_type)
+        except (LookupError, ValueError):
+            return f"Page {self.record_type}" if self.record_type else ""
+        if self.record_id is None:
+            return str(model._meta.verbose_name_plural).capitalize()
+        return f"{str(model._meta.verbose_name).capitalize()} {self.record_id}"
+
+    @property
+    def detail_text(self):
+        """The detail as "name: value" pairs (field names, counts or ids)."""
+        return "; ".join(
+            f"{name}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
+            for name, value in sorted(self.detail.items())
+        )

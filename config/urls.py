@@ -10,6 +10,7 @@ from config import views
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="conditions:list", permanent=False)),
     path("conditions/", include("conditions.urls")),
+    path("staff/audit/", include("audit.urls")),
     path("staff/", include("intake.urls")),
     path("v/", include("intake.patient_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
