@@ -3,6 +3,7 @@ events, each event is chained by hash to the one before, and `verify_audit` name
 first event altered, removed or inserted out of order."""
 
 import io
+import itertools
 import threading
 
 import pytest
@@ -83,9 +84,12 @@ def forge(*, copy_of, prev_hash, pk):
     ],
 )
 def test_the_database_refuses_sql_that_changes_or_deletes_events(real_trail, sql):
-    with pytest.raises(IntegrityError, match=REFUSED), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
+    with (
+        pytest.raises(IntegrityError, match=REFUSED),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
     assert list(AuditEvent.objects.order_by("pk")) == real_trail
     assert [event.actor_label for event in AuditEvent.objects.order_by("pk")] == [
         event.actor_label for event in real_trail
@@ -121,7 +125,7 @@ def test_the_model_refuses_changes_before_they_reach_the_database(real_trail):
 
 def test_each_event_follows_the_one_before_it(real_trail):
     assert real_trail[0].prev_hash == chain.GENESIS
-    for before, event in zip(real_trail, real_trail[1:], strict=False):
+    for before, event in itertools.pairwise(real_trail):
         assert event.prev_hash == before.hash
     for event in real_trail:
         assert len(event.hash) == 64
