@@ -7,8 +7,10 @@ from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
+import factory.random
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -24,6 +26,36 @@ from .factories import PatientFactory, UserFactory, VisitFactory, at_today
 ROOT = Path(__file__).resolve().parent.parent
 SEED_PAGE = ROOT.parent / "shared" / "seeds" / "muscle-twitches.txt"
 DEMO_DOCUMENT = ROOT / "conditions" / "demo" / "muscle-twitches.json"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_database_can_be_dropped(django_db_setup, django_db_blocker):
+    """On PostgreSQL, end every session still connected to the test database before
+    pytest-django drops it.
+
+    A connection can outlive the pool it came from: Django closes and replaces its pool
+    whenever a test changes TIME_ZONE, and a connection checked out at that moment (or
+    held by a test's thread) stays open, and DROP DATABASE refuses to run beside it.
+    """
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock():
+        connection.close()
+        connection.close_pool()
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [connection.settings_dict["NAME"]],
+            )
+
+
+@pytest.fixture(autouse=True)
+def same_fake_data_every_run():
+    """Factories' fake names, dates and e-mail addresses are the same on every run, so a
+    test cannot pass or fail by the chance of a name."""
+    factory.random.reseed_random("clinic-intake tests")
 
 
 @pytest.fixture(autouse=True)
