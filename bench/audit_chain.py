@@ -11,32 +11,18 @@ and emptied (flush) first.
 """
 
 import io
-import os
-import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "1")
-if "DATABASE_URL" not in os.environ:
-    os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+import environment  # noqa: F401  (sets Django up; must come first)
+from django.core.management import call_command
+from django.db import OperationalError, connection, models, transaction
+from django.utils import timezone
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.db import OperationalError, connection, models, transaction  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from audit import trail  # noqa: E402
-from audit.actors import Actor  # noqa: E402
-from audit.models import AuditEvent  # noqa: E402
-from intake.models import Patient  # noqa: E402
+from audit import trail
+from audit.actors import Actor
+from audit.models import AuditEvent
+from intake.models import Patient
 
 EVENTS = 2000
 WRITERS = [1, 2, 4, 8]

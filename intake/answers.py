@@ -15,16 +15,6 @@ from .models import Answer, Visit
 Types = HistoryQuestion.AnswerType
 
 
-VALUE_FIELDS = [
-    "value_date",
-    "value_number",
-    "value_unit",
-    "value_bool",
-    "value_text",
-    "value_choices",
-]
-
-
 class IntakeConflict(ValidationError):
     """Someone else saved the intake after the form was loaded."""
 
@@ -123,7 +113,7 @@ def _is_empty(value):
 
 def _typed_fields(question, value):
     """The Answer columns that hold `value` for this question's answer type."""
-    fields = {field: Answer._meta.get_field(field).get_default() for field in VALUE_FIELDS}
+    fields = {field: Answer._meta.get_field(field).get_default() for field in Answer.VALUE_FIELDS}
     if _is_empty(value):
         return fields
     match question.answer_type:
@@ -151,7 +141,7 @@ def _typed_fields(question, value):
 
 
 def _current_fields(answer):
-    return {field: getattr(answer, field) for field in VALUE_FIELDS}
+    return {field: getattr(answer, field) for field in Answer.VALUE_FIELDS}
 
 
 def _fill(answer, question, value, *, position, source, by):

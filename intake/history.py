@@ -21,15 +21,6 @@ from simple_history.signals import pre_create_historical_record
 PAGE_ROWS = 50
 # Columns that change with every save and say nothing a reader needs.
 BOOKKEEPING = {"id", "updated_at", "intake_version", "position", "question", "red_flags"}
-# An answer's value is spread over these; a change of any of them is one change of answer.
-ANSWER_VALUE = {
-    "value_date",
-    "value_number",
-    "value_unit",
-    "value_bool",
-    "value_text",
-    "value_choices",
-}
 
 
 class RecordVersion(models.Model):
@@ -151,9 +142,11 @@ def _differences(before, after, users):
     model = after.instance_type
     changed = set(after.diff_against(before).changed_fields) - BOOKKEEPING
     differences = []
-    if changed & ANSWER_VALUE:
+    # A value spread over several columns (an answer's) is one change, shown as displayed.
+    value_fields = set(getattr(model, "VALUE_FIELDS", ()))
+    if changed & value_fields:
         differences.append(("Answer", before.instance.display, after.instance.display))
-        changed -= ANSWER_VALUE
+        changed -= value_fields
     for model_field in model._meta.concrete_fields:
         if model_field.name in changed:
             differences.append(

@@ -277,6 +277,16 @@ class Answer(KeepsHistory, models.Model):
         HOURS = "hours", "hours"
         DAYS = "days", "days"
 
+    # The columns an answer's typed value is spread over (only its type's are filled).
+    VALUE_FIELDS = [
+        "value_date",
+        "value_number",
+        "value_unit",
+        "value_bool",
+        "value_text",
+        "value_choices",
+    ]
+
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="answers")
     question = models.ForeignKey(
         HistoryQuestion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

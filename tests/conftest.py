@@ -81,6 +81,14 @@ def provider(db):
 
 
 @pytest.fixture
+def clerk(front_desk):
+    """The front-desk clerk, with an e-mail address (for password reset e-mails)."""
+    front_desk.email = "fran@example.org"
+    front_desk.save()
+    return front_desk
+
+
+@pytest.fixture
 def editor(db):
     return _member_of(CONTENT_EDITOR, username="eddie.editor", is_staff=True)
 

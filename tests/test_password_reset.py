@@ -29,13 +29,6 @@ FAILING_MAILER = {
 
 
 @pytest.fixture
-def clerk(front_desk):
-    front_desk.email = "fran@example.org"
-    front_desk.save()
-    return front_desk
-
-
-@pytest.fixture
 def ask(client, django_capture_on_commit_callbacks):
     """Ask for a reset on the page; the e-mail goes out once the request commits."""
 

@@ -48,13 +48,6 @@ def admin_client(clinic_admin, sign_in):
 
 
 @pytest.fixture
-def clerk(front_desk):
-    front_desk.email = "fran@example.org"
-    front_desk.save()
-    return front_desk
-
-
-@pytest.fixture
 def superuser(db):
     return UserFactory(username="root", is_superuser=True, is_staff=True, email="it@example.org")
 
