@@ -13,6 +13,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from audit import history
+
 from . import content
 from .importer import items_to_outline, outline_to_items
 from .models import Condition, HistoryQuestion, OrderableTest, RedFlagRule, Section
@@ -260,3 +262,11 @@ class OrderableTestAdmin(admin.ModelAdmin):
     list_filter = ["kind", "body_site", "code_system"]
     search_fields = ["name", "code", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["record_changes"]
+
+    @admin.display(description="Latest changes")
+    def record_changes(self, test):
+        return history.table(test.history.all()) if test.pk else "—"
+
+    def save_model(self, request, obj, form, change):
+        obj.save_by(request.actor)

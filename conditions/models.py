@@ -14,6 +14,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
 
+from audit.history import KeepsHistory, kept_versions
+
 
 class ConditionQuerySet(models.QuerySet):
     def published(self):
@@ -315,8 +317,8 @@ class RedFlagRule(models.Model):
                 )
 
 
-class OrderableTest(models.Model):
-    """A test in the catalog shared across conditions."""
+class OrderableTest(KeepsHistory, models.Model):
+    """A test in the catalog shared across conditions; every version of it is kept."""
 
     class Kind(models.TextChoices):
         BLOOD = "blood", "Blood test"
@@ -339,6 +341,8 @@ class OrderableTest(models.Model):
     code_system = models.CharField(max_length=40, choices=CodeSystem, blank=True)
     code = models.CharField(max_length=20, blank=True)
     description = models.TextField(blank=True)
+
+    history = kept_versions()
 
     class Meta:
         ordering = ["kind", "name"]

@@ -17,7 +17,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from . import access, history, orders
+from audit import history
+
+from . import access, orders
 from .models import Answer, OrderAddendum, Patient, TestOrder, Visit
 from .roles import active_providers
 from .visits import assign_provider, close_visit, mark_seen
@@ -38,14 +40,6 @@ def run_bulk_step(model_admin, request, records, step, *, done, describe):
         model_admin.message_user(request, f"{count} {done}.", messages.SUCCESS)
     for failure in failed:
         model_admin.message_user(request, failure, messages.ERROR)
-
-
-def history_table(*histories):
-    """The latest changes to a record, for a read-only field of its admin page."""
-    return render_to_string(
-        "intake/includes/history_table.html",
-        {"record_history": history.changes(*histories, limit=history.PAGE_ROWS)},
-    )
 
 
 class AuditedReadsMixin:
@@ -116,7 +110,7 @@ class PatientAdmin(AuditedReadsMixin, admin.ModelAdmin):
 
     @admin.display(description="Changes")
     def record_changes(self, patient):
-        return history_table(patient.history.all())
+        return history.table(patient.history.all())
 
     def has_change_permission(self, request, obj=None):
         return False  # corrections go through the staff pages
@@ -331,7 +325,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
 
     @admin.display(description="Latest changes")
     def record_changes(self, visit):
-        return history_table(
+        return history.table(
             visit.history.all(),
             Answer.history.filter(visit_id=visit.pk),
             TestOrder.history.filter(visit_id=visit.pk),
@@ -652,7 +646,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
 
     @admin.display(description="Latest changes")
     def record_changes(self, order):
-        return history_table(order.history.all())
+        return history.table(order.history.all())
 
     def save_model(self, request, obj, form, change):
         """Turn the page's form into its workflow step; the form has checked the input."""

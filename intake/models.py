@@ -9,10 +9,10 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.history import KeepsHistory, kept_versions
 from conditions.models import Condition, HistoryQuestion, OrderableTest
 
 from . import body_sites
-from .history import KeepsHistory, kept_versions
 
 
 class RecordNumberCounter(models.Model):
@@ -373,6 +373,10 @@ class Answer(KeepsHistory, models.Model):
                 return ", ".join(choice["label"] for choice in self.value_choices)
 
     @property
+    def history_label(self):
+        return f"Answer to “{self.wording}”"
+
+    @property
     def is_blank(self):
         return self.value in (None, "", set())
 
@@ -509,6 +513,10 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
 
     def __str__(self):
         return f"{self.test_name} ({self.get_status_display().lower()})"
+
+    @property
+    def history_label(self):
+        return f"Order: {self.test_name}"
 
     def get_test_code_system_label(self):
         return (

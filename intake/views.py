@@ -8,7 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import access, history, links
+from audit import history
+
+from . import access, links
 from .answers import IntakeConflict, save_answers
 from .forms import CancelVisitForm, DayForm, IntakeForm, PatientForm, PatientSearchForm, VisitForm
 from .models import Answer, Patient, TestOrder, Visit

@@ -141,3 +141,32 @@ def test_a_patient_answering_through_the_link_is_named_by_the_link(
     )
     assert actors == {link.actor_label}
     assert not Answer.history.filter(history_user__isnull=False).exists()
+
+
+def test_a_catalog_test_edited_in_the_admin_keeps_its_version_before(client, editor, condition):
+    test = condition.tests.get(slug="emg")
+    client.force_login(editor)
+    page = reverse("admin:conditions_orderabletest_change", args=[test.pk])
+
+    response = client.post(
+        page,
+        {
+            "slug": test.slug,
+            "name": "Electromyography (EMG)",
+            "kind": test.kind,
+            "body_site": test.body_site,
+            "code_system": test.code_system,
+            "code": test.code,
+            "description": test.description,
+        },
+    )
+
+    assert response.status_code == 302
+    latest = test.history.latest("history_id")
+    assert (latest.name, latest.history_user, latest.history_actor) == (
+        "Electromyography (EMG)",
+        editor,
+        "eddie.editor",
+    )
+    shown = client.get(page).text
+    assert "<del>Electromyogram (EMG)</del> → <ins>Electromyography (EMG)</ins>" in shown

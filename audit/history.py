@@ -1,10 +1,10 @@
-"""The kept versions of patient records: who changed what, when, and what it was.
+"""The kept versions of records: who changed what, when, and what it was.
 
-Patients, visits, answers and test orders keep every version of themselves in a
-historical table (django-simple-history), bulk changes included, since each workflow
-saves record by record. Workflows save with `save_by(actor)`, so each version names the
-staff member, the patient's link or the system that made it. `changes` turns versions
-into the rows a record's page shows.
+Patients, visits, answers, test orders and the test catalog keep every version of
+themselves in a historical table (django-simple-history), bulk changes included, since
+each workflow saves record by record. Workflows save with `save_by(actor)`, so each
+version names the staff member, the patient's link or the system that made it. `changes`
+turns versions into the rows a record's page shows; `table` renders them for the admin.
 """
 
 from dataclasses import dataclass, field
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.dispatch import receiver
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
 from simple_history.models import HistoricalRecords
@@ -128,14 +129,12 @@ def _name(user):
 
 
 def _label(row):
-    model = row.instance_type
-    match model._meta.model_name:
-        case "answer":
-            return f"Answer to “{row.wording}”"
-        case "testorder":
-            return f"Order: {row.test_name}"
-        case _:
-            return str(model._meta.verbose_name).capitalize()
+    """What the version is of: the record's own `history_label`, or its kind."""
+    return getattr(row.instance, "history_label", None) or _kind(row.instance_type)
+
+
+def _kind(model):
+    return str(model._meta.verbose_name).capitalize()
 
 
 def _differences(before, after, users):
@@ -145,7 +144,7 @@ def _differences(before, after, users):
     # A value spread over several columns (an answer's) is one change, shown as displayed.
     value_fields = set(getattr(model, "VALUE_FIELDS", ()))
     if changed & value_fields:
-        differences.append(("Answer", before.instance.display, after.instance.display))
+        differences.append((_kind(model), before.instance.display, after.instance.display))
         changed -= value_fields
     for model_field in model._meta.concrete_fields:
         if model_field.name in changed:
@@ -174,3 +173,11 @@ def _shown(model_field, value, users):
     if hasattr(value, "isoformat"):
         return date_format(value, "j M Y")
     return str(value)
+
+
+def table(*histories):
+    """The latest changes to a record, for a read-only field of its admin page."""
+    return render_to_string(
+        "audit/includes/history_table.html",
+        {"record_history": changes(*histories, limit=PAGE_ROWS)},
+    )
