@@ -78,7 +78,8 @@ def changes(*histories, limit=PAGE_ROWS):
     """The latest `limit` versions of the records in `histories` (historical querysets),
     newest first, each with what it changed from the version before.
 
-    Queries: one per history given, and one for the users named; versions are diffed
+    Queries: one per history given, one for the users named, and one per kind of record
+    a changed relation points at (a visit's patient, after a merge); versions are diffed
     in memory.
     """
     versions = []
@@ -90,11 +91,12 @@ def changes(*histories, limit=PAGE_ROWS):
             previous[row.id] = row
     versions.sort(key=lambda pair: (pair[0].history_date, pair[0].history_id), reverse=True)
     versions = versions[:limit]
-    users = _users_named(versions)
-    return [_change(row, before, users) for row, before in versions]
+    named = _users_named(versions) | _records_named(versions)
+    return [_change(row, before, named) for row, before in versions]
 
 
 def _users_named(versions):
+    """The users the versions name, by (user model, id), in one query."""
     ids = set()
     for row, _ in versions:
         ids.add(row.history_user_id)
@@ -102,16 +104,44 @@ def _users_named(versions):
             if _is_user_field(model_field):
                 ids.add(getattr(row, model_field.attname))
     ids.discard(None)
-    return {user.pk: user for user in get_user_model().objects.filter(pk__in=ids)}
+    User = get_user_model()
+    return {(User, user.pk): user for user in User.objects.filter(pk__in=ids)}
 
 
 def _is_user_field(model_field):
     return model_field.is_relation and model_field.related_model is get_user_model()
 
 
-def _change(row, before, users):
+def _records_named(versions):
+    """The other records a change points a relation at (a visit moved to another patient
+    when two records were merged), by (model, id): one query per kind of record, and
+    none while no such relation changed."""
+    wanted = {}
+    for row, before in versions:
+        if before is None:
+            continue
+        changed = set(row.diff_against(before).changed_fields) - BOOKKEEPING
+        for model_field in row.instance_type._meta.concrete_fields:
+            if (
+                model_field.name in changed
+                and model_field.is_relation
+                and not _is_user_field(model_field)
+            ):
+                ids = wanted.setdefault(model_field.related_model, set())
+                ids.update(
+                    {getattr(row, model_field.attname), getattr(before, model_field.attname)}
+                )
+    named = {}
+    for model, ids in wanted.items():
+        ids.discard(None)
+        for record in model._default_manager.filter(pk__in=ids):
+            named[model, record.pk] = record
+    return named
+
+
+def _change(row, before, named):
     kind = {"+": "Created", "~": "Changed", "-": "Deleted"}[row.history_type]
-    user = users.get(row.history_user_id)
+    user = named.get((get_user_model(), row.history_user_id))
     change = Change(
         at=row.history_date,
         by=_name(user) if user else row.history_actor or "system",
@@ -120,7 +150,7 @@ def _change(row, before, users):
         reason=row.history_change_reason or "",
     )
     if before is not None:
-        change.fields = _differences(before, row, users)
+        change.fields = _differences(before, row, named)
     return change
 
 
@@ -137,7 +167,7 @@ def _kind(model):
     return str(model._meta.verbose_name).capitalize()
 
 
-def _differences(before, after, users):
+def _differences(before, after, named):
     model = after.instance_type
     changed = set(after.diff_against(before).changed_fields) - BOOKKEEPING
     differences = []
@@ -151,21 +181,25 @@ def _differences(before, after, users):
             differences.append(
                 (
                     str(model_field.verbose_name).capitalize(),
-                    _shown(model_field, getattr(before, model_field.attname), users),
-                    _shown(model_field, getattr(after, model_field.attname), users),
+                    _shown(model_field, getattr(before, model_field.attname), named),
+                    _shown(model_field, getattr(after, model_field.attname), named),
                 )
             )
     return differences
 
 
-def _shown(model_field, value, users):
+def _shown(model_field, value, named):
+    """A column's value as a reader knows it; `named` holds the users and records it
+    may point at, by (model, id)."""
     if value in (None, ""):
         return "—"
     if model_field.choices:
         return dict(model_field.flatchoices).get(value, value)
-    if _is_user_field(model_field):
-        user = users.get(value)
-        return _name(user) if user else f"user {value}"
+    if model_field.is_relation:
+        record = named.get((model_field.related_model, value))
+        if _is_user_field(model_field):
+            return _name(record) if record else f"user {value}"
+        return str(record) if record else f"{model_field.related_model._meta.verbose_name} {value}"
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if hasattr(value, "tzinfo"):

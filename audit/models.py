@@ -112,6 +112,8 @@ class AuditEvent(models.Model):
         SECOND_FACTOR_FAILED = "second_factor_failed", "Failed the second factor"
         ENROL = "enrol", "Enrolled a second factor"
         PASSWORD_RESET = "password_reset", "Password reset"
+        MERGE = "merge", "Merged records"
+        UNMERGE = "unmerge", "Undid a merge"
 
     # Set when the event is appended (or given, for an event recorded after the fact).
     at = models.DateTimeField(db_index=True, editable=False)

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from audit import trail
 from audit.models import AuditEvent
 
-from .models import Patient, TestOrder, Visit
+from .models import Patient, PatientMerge, TestOrder, Visit
 
 
 class AccessDenied(PermissionDenied):
@@ -33,7 +33,7 @@ def read(actor, record, *, patient_id, permissions):
 
 def patient_for(actor, pk, *, permission="intake.view_patient"):
     """The patient with this id (404 if none), recorded as read."""
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_object_or_404(Patient.objects.select_related("merged_into"), pk=pk)
     return read(actor, patient, patient_id=patient.pk, permissions=[permission])
 
 
@@ -41,6 +41,19 @@ def visit_for(actor, pk, *, permission="intake.view_visit"):
     """The visit with this id, with its patient, condition and provider, recorded as read."""
     visit = get_object_or_404(Visit.objects.for_lists(), pk=pk)
     return read(actor, visit, patient_id=visit.patient_id, permissions=[permission])
+
+
+def merge_for(actor, pk, *, permission="intake.unmerge_patient"):
+    """A merge of two records (404 if none), recorded as read on both patients' trails."""
+    merge = get_object_or_404(
+        PatientMerge.objects.select_related("merged", "survivor", "merged_by", "undone_by"),
+        pk=pk,
+    )
+    read(actor, merge, patient_id=merge.merged_id, permissions=[permission])
+    trail.record(
+        action=AuditEvent.Action.VIEW, record=merge, patient_id=merge.survivor_id, actor=actor
+    )
+    return merge
 
 
 def visit_through_link(actor, link):

@@ -89,16 +89,22 @@ class AuditedReadsMixin:
 @admin.register(Patient)
 class PatientAdmin(AuditedReadsMixin, admin.ModelAdmin):
     list_display = ["mrn", "family_name", "given_name", "date_of_birth", "sex_at_birth"]
+    list_filter = [("merged_into", admin.EmptyFieldListFilter)]
     search_fields = ["=mrn", "family_name", "given_name"]
-    readonly_fields = ["mrn", "created_at", "created_by", "record_changes"]
+    readonly_fields = ["mrn", "merged_into", "created_at", "created_by", "record_changes"]
     fields = [
         "mrn",
+        "merged_into",
         "given_name",
         "family_name",
         "date_of_birth",
         "sex_at_birth",
         "email",
         "phone",
+        "preferred_language",
+        "other_language",
+        "email_allowed",
+        "sms_allowed",
         "created_at",
         "created_by",
         "record_changes",

@@ -4,7 +4,7 @@ import datetime
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Field, Layout, LayoutObject, Row
+from crispy_forms.layout import Column, Field, Fieldset, Layout, LayoutObject, Row
 from crispy_forms.utils import TEMPLATE_PACK
 from django import forms
 from django.contrib.auth import get_user_model
@@ -15,7 +15,8 @@ from django.utils.html import escape
 from conditions.models import Condition, HistoryQuestion
 
 from . import body_sites
-from .models import Answer, Patient
+from .models import Answer, Patient, is_valid_record_number
+from .patients import IDENTITY
 from .roles import active_providers
 
 Types = HistoryQuestion.AnswerType
@@ -32,7 +33,19 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+class YesNoNotAsked(forms.RadioSelect):
+    """Yes, No or Not asked, for a yes/no the patient may not have been asked yet."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, choices=[("true", "Yes"), ("false", "No"), ("", "Not asked")])
+
+    def format_value(self, value):
+        return [{True: "true", False: "false", "true": "true", "false": "false"}.get(value, "")]
+
+
 class PatientForm(forms.ModelForm):
+    """A patient's details and contact preferences, as registration asks for them."""
+
     confirm_new_record = forms.BooleanField(
         required=False,
         label="This is a different person: register a new record",
@@ -41,14 +54,60 @@ class PatientForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = ["given_name", "family_name", "date_of_birth", "sex_at_birth", "email", "phone"]
-        widgets = {"date_of_birth": DateInput()}
+        fields = [
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "sex_at_birth",
+            "email",
+            "phone",
+            "preferred_language",
+            "other_language",
+            "email_allowed",
+            "sms_allowed",
+        ]
+        widgets = {
+            "date_of_birth": DateInput(),
+            "email_allowed": YesNoNotAsked(),
+            "sms_allowed": YesNoNotAsked(),
+        }
+        help_texts = {
+            "email_allowed": "For example for the pre-visit questions.",
+            "other_language": "Only when the language is “Other”.",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.duplicates = []
+        self.fields["preferred_language"].choices = [
+            ("", "Not asked"),
+            *Patient.Language.choices,
+        ]
         self.helper = FormHelper()
         self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Row(
+                Column("given_name", css_class="col-md-6"),
+                Column("family_name", css_class="col-md-6"),
+            ),
+            Row(
+                Column("date_of_birth", css_class="col-md-6"),
+                Column("sex_at_birth", css_class="col-md-6"),
+            ),
+            Row(Column("email", css_class="col-md-6"), Column("phone", css_class="col-md-6")),
+            Fieldset(
+                "Contact preferences",
+                Row(
+                    Column("preferred_language", css_class="col-md-6"),
+                    Column("other_language", css_class="col-md-6"),
+                ),
+                Row(
+                    Column("email_allowed", css_class="col-md-6"),
+                    Column("sms_allowed", css_class="col-md-6"),
+                ),
+            ),
+            "confirm_new_record",
+        )
         # Offered as a checkbox only beside a list of matching records: see clean().
         self.fields["confirm_new_record"].widget = forms.HiddenInput()
 
@@ -60,12 +119,22 @@ class PatientForm(forms.ModelForm):
             raise forms.ValidationError("Give a phone number with 6 to 15 digits.")
         return phone
 
+    duplicate_message = (
+        "A patient with the same name and date of birth is already registered. "
+        "Open their record instead, or confirm that this is a different person."
+    )
+
+    def possible_duplicates(self, *, given_name, family_name, date_of_birth):
+        return Patient.objects.possible_duplicates(
+            given_name=given_name, family_name=family_name, date_of_birth=date_of_birth
+        )
+
     def clean(self):
         cleaned = super().clean()
         names = [cleaned.get(field) for field in ("given_name", "family_name", "date_of_birth")]
         if all(names):
             self.duplicates = list(
-                Patient.objects.possible_duplicates(
+                self.possible_duplicates(
                     given_name=names[0], family_name=names[1], date_of_birth=names[2]
                 )
             )
@@ -74,11 +143,162 @@ class PatientForm(forms.ModelForm):
             # are corrected.
             self.fields["confirm_new_record"].widget = forms.CheckboxInput()
             if not cleaned.get("confirm_new_record"):
-                raise forms.ValidationError(
-                    "A patient with the same name and date of birth is already registered. "
-                    "Open their record instead, or confirm that this is a different person."
-                )
+                raise forms.ValidationError(self.duplicate_message)
         return cleaned
+
+
+class PatientDetailsForm(PatientForm):
+    """Correcting a registered patient's details: a reason for a new name or date of
+    birth, the stamp of the record as loaded (a stale save is refused), and the same
+    duplicate warning as registration when the new name and date of birth match
+    another patient."""
+
+    reason = forms.CharField(
+        label="Reason for the change",
+        required=False,
+        max_length=300,
+        help_text="Needed when the name or date of birth changes, for example "
+        "“Misspelt at registration”.",
+        error_messages={"max_length": "Keep the reason to 300 characters or fewer."},
+    )
+    edit_stamp = forms.CharField(widget=forms.HiddenInput())
+
+    duplicate_message = (
+        "With these changes the record matches another patient's name and date of birth. "
+        "Check whether they are the same person (and merge the records if so), or confirm "
+        "that this is a different person."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("edit_stamp", self.instance.edit_stamp)
+        self.fields["confirm_new_record"].label = "This is a different person: save the changes"
+        self.helper.layout.append(Field("reason"))
+        self.helper.layout.append(Field("edit_stamp"))
+
+    def possible_duplicates(self, *, given_name, family_name, date_of_birth):
+        # Only a change of name or date of birth can make a new match.
+        instance = self.instance
+        same = (
+            " ".join(given_name.split()).casefold() == instance.given_name.casefold()
+            and " ".join(family_name.split()).casefold() == instance.family_name.casefold()
+            and date_of_birth == instance.date_of_birth
+        )
+        if same:
+            return Patient.objects.none()
+        return (
+            super()
+            .possible_duplicates(
+                given_name=given_name, family_name=family_name, date_of_birth=date_of_birth
+            )
+            .exclude(pk=instance.pk)
+        )
+
+    def clean(self):
+        # Before the duplicate check, which may end clean() with its own message.
+        cleaned = self.cleaned_data
+        identity = [
+            name
+            for name in IDENTITY
+            if name in cleaned and cleaned[name] != getattr(self.instance, name)
+        ]
+        if identity and not " ".join(cleaned.get("reason", "").split()):
+            self.add_error("reason", "Give a reason for changing the name or date of birth.")
+        return super().clean()
+
+
+class MergeStartForm(forms.Form):
+    """Which record to merge with (by record number, posted so that it never appears in
+    a URL), and which of the two is kept."""
+
+    record_number = forms.CharField(
+        label="Record number of the other record",
+        max_length=20,
+        error_messages={"required": "Give the other record's record number."},
+    )
+    keep = forms.ChoiceField(
+        label="Which record is kept?",
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose which record is kept.",
+            "invalid_choice": "Choose one of the two records.",
+        },
+    )
+
+    def __init__(self, *args, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.fields["keep"].choices = [
+            ("this", f"This record ({patient.mrn}): the other record is merged into it"),
+            ("other", "The other record: this record is merged into it"),
+        ]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_record_number(self):
+        number = "".join(self.cleaned_data["record_number"].split())
+        if not is_valid_record_number(number):
+            raise forms.ValidationError(
+                "Check the record number: it has 8 digits, and the last one checks the others."
+            )
+        if number == self.patient.mrn:
+            raise forms.ValidationError(
+                "This is this patient's own record number: give the other record's number."
+            )
+        other = Patient.objects.filter(mrn=number).select_related("merged_into").first()
+        if other is None:
+            raise forms.ValidationError("No patient has this record number.")
+        if other.is_merged:
+            raise forms.ValidationError(
+                f"Record {number} was already merged into record {other.merged_into.mrn}: "
+                "merge with that record instead."
+            )
+        return other
+
+    def records(self):
+        """(merged, survivor) as chosen."""
+        other = self.cleaned_data["record_number"]
+        if self.cleaned_data["keep"] == "this":
+            return other, self.patient
+        return self.patient, other
+
+
+class MergeForm(forms.Form):
+    """Confirming a merge: why, and the stamp of what the confirmation page showed."""
+
+    reason = forms.CharField(
+        label="Reason for merging",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For example “Registered twice: same person, same address and phone”.",
+        error_messages={
+            "required": "Give a reason for merging these records.",
+            "max_length": "Keep the reason to 300 characters or fewer.",
+        },
+    )
+    stamp = forms.CharField(widget=forms.HiddenInput())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class UndoMergeForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for undoing the merge",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "required": "Give a reason for undoing this merge.",
+            "max_length": "Keep the reason to 300 characters or fewer.",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
 
 
 class PatientSearchForm(forms.Form):

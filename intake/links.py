@@ -77,6 +77,10 @@ def send_previsit_link(*, visit, actor):
     """Issue a link and e-mail it to the patient in the background."""
     if not visit.patient.email:
         raise ValidationError("The patient has no e-mail address. Show a link to copy instead.")
+    if not visit.patient.may_email:
+        raise ValidationError(
+            "The patient asked not to be contacted by e-mail. Show a link to copy instead."
+        )
     with transaction.atomic():
         link = _issue(visit=visit, actor=actor, channel=PreVisitLink.Channel.EMAIL)
         transaction.on_commit(lambda: email_previsit_link.enqueue(link.pk))
@@ -99,6 +103,14 @@ def email_previsit_link(link_id):
     """Make the link's token and e-mail the link; record a failure for staff to see."""
     link = PreVisitLink.objects.select_related("visit__patient", "visit__condition").get(pk=link_id)
     if link.state != PreVisitLink.State.PENDING:
+        return
+    if not link.visit.patient.may_email:
+        # The patient said no to e-mail (or the address went) after the link was queued.
+        link.send_error = (
+            "The patient asked not to be contacted by e-mail, so the link was not sent. "
+            "Show a link to copy instead."
+        )
+        link.save(update_fields=["send_error"])
         return
     token = _new_token()
     link.token_hash = hash_token(token)

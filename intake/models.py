@@ -47,27 +47,42 @@ def is_valid_record_number(value):
     return value.isdigit() and len(value) == 8 and _with_check_digit(int(value[:7])) == value
 
 
+def _self_or_merged(**lookup):
+    """A lookup met by the record itself or by a record merged into it."""
+    merged = {f"merged_records__{name}": value for name, value in lookup.items()}
+    return Q(**lookup) | Q(**merged)
+
+
 class PatientQuerySet(models.QuerySet):
+    def current(self):
+        """Records in use: not merged into another record."""
+        return self.filter(merged_into__isnull=True)
+
     def matching(self, query):
-        """Patients whose record number, date of birth or names match a search."""
+        """Current patients whose record number, date of birth or names match a search,
+        or who have a merged record that matches (a merged record's own number finds
+        the record it was merged into)."""
         query = " ".join(query.split())
         if not query:
             return self.none()
         if query.isdigit():
-            return self.filter(mrn__startswith=query)
-        date_of_birth = parse_search_date(query)
-        if date_of_birth:
-            return self.filter(date_of_birth=date_of_birth)
-        terms = query.replace(",", " ").split()
-        if not terms:
-            return self.none()
-        matches = self
-        for term in terms:
-            matches = matches.filter(Q(given_name__icontains=term) | Q(family_name__icontains=term))
-        return matches
+            condition = _self_or_merged(mrn__startswith=query)
+        elif date_of_birth := parse_search_date(query):
+            condition = _self_or_merged(date_of_birth=date_of_birth)
+        else:
+            terms = query.replace(",", " ").split()
+            if not terms:
+                return self.none()
+            condition = Q()
+            for term in terms:
+                condition &= _self_or_merged(given_name__icontains=term) | _self_or_merged(
+                    family_name__icontains=term
+                )
+        # Rows join a survivor's merged records: one survivor matched twice is one result.
+        return self.current().filter(pk__in=self.model.objects.filter(condition).values("pk"))
 
     def possible_duplicates(self, *, given_name, family_name, date_of_birth):
-        return self.filter(
+        return self.current().filter(
             given_name__iexact=given_name.strip(),
             family_name__iexact=family_name.strip(),
             date_of_birth=date_of_birth,
@@ -90,6 +105,23 @@ class Patient(KeepsHistory, models.Model):
         INTERSEX = "intersex", "Intersex"
         UNKNOWN = "unknown", "Not known"
 
+    class Language(models.TextChoices):
+        """The languages the clinic most often meets, by ISO 639 code (as FHIR's
+        Patient.communication takes them), and "other" with its name given."""
+
+        ENGLISH = "en", "English"
+        SPANISH = "es", "Spanish"
+        CHINESE = "zh", "Chinese"
+        VIETNAMESE = "vi", "Vietnamese"
+        TAGALOG = "tl", "Tagalog"
+        ARABIC = "ar", "Arabic"
+        FRENCH = "fr", "French"
+        KOREAN = "ko", "Korean"
+        RUSSIAN = "ru", "Russian"
+        PORTUGUESE = "pt", "Portuguese"
+        SIGN_LANGUAGE = "ase", "American Sign Language"
+        OTHER = "other", "Other"
+
     mrn = models.CharField("medical record number", max_length=8, unique=True, editable=False)
     given_name = models.CharField("first name", max_length=100)
     family_name = models.CharField("last name", max_length=100)
@@ -97,10 +129,27 @@ class Patient(KeepsHistory, models.Model):
     sex_at_birth = models.CharField(max_length=10, choices=SexAtBirth)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=30, blank=True)
+    # Contact preferences: blank or None where the patient was not asked.
+    preferred_language = models.CharField(max_length=10, choices=Language, blank=True)
+    other_language = models.CharField(
+        "other language", max_length=60, blank=True, help_text="When the language is “Other”."
+    )
+    email_allowed = models.BooleanField("e-mail may be used", null=True, blank=True)
+    sms_allowed = models.BooleanField("text messages may be used", null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_records",
+        editable=False,
+        help_text="The record this one was merged into (see PatientMerge); never deleted.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = PatientQuerySet.as_manager()
     history = kept_versions()
@@ -110,6 +159,14 @@ class Patient(KeepsHistory, models.Model):
         indexes = [models.Index(fields=["family_name", "given_name"])]
         constraints = [
             models.CheckConstraint(condition=~Q(mrn=""), name="patient_has_record_number"),
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True) | ~Q(merged_into=F("pk")),
+                name="patient_not_merged_into_itself",
+            ),
+        ]
+        permissions = [
+            ("merge_patient", "Can merge two records of the same person"),
+            ("unmerge_patient", "Can undo a merge of two records"),
         ]
 
     def __str__(self):
@@ -127,15 +184,107 @@ class Patient(KeepsHistory, models.Model):
     def full_name(self):
         return f"{self.given_name} {self.family_name}"
 
+    @property
+    def edit_stamp(self):
+        """Changes whenever the record is saved: a page loaded with another stamp is stale."""
+        return self.updated_at.isoformat()
+
+    @property
+    def is_merged(self):
+        return self.merged_into_id is not None
+
+    @property
+    def language_display(self):
+        if self.preferred_language == self.Language.OTHER and self.other_language:
+            return self.other_language
+        return self.get_preferred_language_display()
+
+    @property
+    def may_email(self):
+        """Whether e-mail may be sent: the patient has an address and did not say no."""
+        return bool(self.email) and self.email_allowed is not False
+
     def age_on(self, day):
         born = self.date_of_birth
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
     def clean(self):
+        errors = {}
         if self.date_of_birth and self.date_of_birth > timezone.localdate():
-            raise ValidationError({"date_of_birth": "The date of birth cannot be in the future."})
-        if self.date_of_birth and self.date_of_birth.year < 1900:
-            raise ValidationError({"date_of_birth": "Check the year of birth."})
+            errors["date_of_birth"] = "The date of birth cannot be in the future."
+        elif self.date_of_birth and self.date_of_birth.year < 1900:
+            errors["date_of_birth"] = "Check the year of birth."
+        self.other_language = " ".join(self.other_language.split())
+        if self.preferred_language == self.Language.OTHER and not self.other_language:
+            errors["other_language"] = "Say which language the patient prefers."
+        elif self.preferred_language != self.Language.OTHER:
+            self.other_language = ""
+        if self.email_allowed and not self.email:
+            errors["email_allowed"] = "Give an e-mail address, or say that e-mail may not be used."
+        if self.sms_allowed and not self.phone:
+            errors["sms_allowed"] = (
+                "Give a phone number, or say that text messages may not be used."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class PatientMerge(models.Model):
+    """Two records of the same person made one: `merged` now points at `survivor`, and
+    its visits (with their answers, orders and pre-visit links) moved there.
+
+    Exactly what moved is kept, so that undoing the merge puts back those visits and no
+    others: visits opened on the survivor since stay with it. Workflows in intake.merges.
+    """
+
+    merged = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="merges_away")
+    survivor = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="merges_in")
+    reason = models.TextField()
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    merged_at = models.DateTimeField(default=timezone.now)
+    moved_visits = models.ManyToManyField("Visit", blank=True, related_name="+")
+    repointed = models.ManyToManyField(
+        Patient,
+        blank=True,
+        related_name="+",
+        help_text="Records merged earlier into the merged record, pointed on to the survivor.",
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    undo_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        verbose_name = "merge of records"
+        verbose_name_plural = "merges of records"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(merged=F("survivor")), name="merge_joins_two_records"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="merge_has_reason"),
+            models.CheckConstraint(
+                condition=Q(undone_at__isnull=True, undo_reason="")
+                | (Q(undone_at__isnull=False) & ~Q(undo_reason="")),
+                name="undone_merge_has_reason",
+            ),
+            # A record is merged away at most once at a time, however two people race.
+            models.UniqueConstraint(
+                fields=["merged"],
+                condition=Q(undone_at__isnull=True),
+                name="one_active_merge_per_record",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Record {self.merged_id} merged into record {self.survivor_id}"
+
+    @property
+    def is_undone(self):
+        return self.undone_at is not None
 
 
 class StatusWorkflow:

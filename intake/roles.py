@@ -18,11 +18,16 @@ CLINIC_ROLES = [FRONT_DESK, PROVIDER, CONTENT_EDITOR, CLINIC_ADMIN]
 ADMIN_ROLES = {PROVIDER, CONTENT_EDITOR, CLINIC_ADMIN}
 
 # Per role: app label -> model -> actions. Nobody deletes clinical records.
+# Merging two records of one person ("merge"): the front desk, who register patients and
+# meet the duplicates, and providers. The confirmation page shows both records side by
+# side and everything that moves, a reason is required, and an undo puts back exactly
+# what moved, so a wrong merge is recoverable. Undoing ("unmerge") is for clinic
+# administrators (and superusers), who see only the two records and the visits involved.
 ROLE_PERMISSIONS = {
     FRONT_DESK: {
         "conditions": {"condition": ["view"], "orderabletest": ["view"]},
         "intake": {
-            "patient": ["view", "add", "change"],
+            "patient": ["view", "add", "change", "merge"],
             "visit": ["view", "add", "change"],
             "answer": ["view", "add", "change"],
             "previsitlink": ["view", "add", "change"],
@@ -32,7 +37,7 @@ ROLE_PERMISSIONS = {
     PROVIDER: {
         "conditions": {"condition": ["view"], "orderabletest": ["view"]},
         "intake": {
-            "patient": ["view", "add", "change"],
+            "patient": ["view", "add", "change", "merge"],
             "visit": ["view", "add", "change"],
             "answer": ["view", "add", "change"],
             "previsitlink": ["view", "add", "change"],
@@ -58,6 +63,7 @@ ROLE_PERMISSIONS = {
         "otp_totp": {"totpdevice": ["view", "delete"]},
         # axes' failed sign-ins: seeing a lockout, and lifting it (deleting them).
         "axes": {"accessattempt": ["view", "delete"]},
+        "intake": {"patient": ["unmerge"]},
     },
 }
 

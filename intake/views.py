@@ -1,24 +1,52 @@
 """The staff pages: the day's visits, patients, visits and their intake."""
 
+import copy
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from audit import history
 
 from . import access, links
 from .answers import IntakeConflict, save_answers
-from .forms import CancelVisitForm, DayForm, IntakeForm, PatientForm, PatientSearchForm, VisitForm
-from .models import Answer, Patient, TestOrder, Visit
-from .patients import register_patient
+from .forms import (
+    CancelVisitForm,
+    DayForm,
+    IntakeForm,
+    MergeForm,
+    MergeStartForm,
+    PatientDetailsForm,
+    PatientForm,
+    PatientSearchForm,
+    UndoMergeForm,
+    VisitForm,
+)
+from .merges import (
+    MergeConflict,
+    check_mergeable,
+    merge_patients,
+    merge_stamp,
+    merges_of,
+    undo_merge,
+    visits_to_move,
+)
+from .models import Answer, Patient, PatientMerge, TestOrder, Visit
+from .patients import DETAILS, StaleEdit, register_patient, update_patient
 from .visits import cancel_visit, open_visit
 
 PATIENTS_PER_PAGE = 25
 VISITS_PER_PAGE = 100
+MERGES_PER_PAGE = 50
+MERGED_RECORD_IS_READ_ONLY = (
+    "This record was merged into another record: correct the record it was merged into."
+)
 
 
 @login_required
@@ -45,13 +73,22 @@ def today(request):
 @login_required
 @permission_required("intake.view_patient", raise_exception=True)
 def patient_search(request):
-    """A POST, so that names and dates of birth never appear in URLs or access logs."""
+    """A POST, so that names and dates of birth never appear in URLs or access logs.
+
+    Queries: the count, a page of patients, and the record numbers of records merged
+    into them (a merged record's number finds the record it was merged into)."""
     form = PatientSearchForm(request.POST or None)
     page = None
     if form.is_valid():
-        matches = Patient.objects.matching(form.cleaned_data["q"])
+        matches = Patient.objects.matching(form.cleaned_data["q"]).prefetch_related(
+            Prefetch("merged_records", queryset=Patient.objects.only("pk", "mrn", "merged_into"))
+        )
         page = Paginator(matches, PATIENTS_PER_PAGE).get_page(form.cleaned_data["page"] or 1)
         page.object_list = access.listed(request.actor, page.object_list)
+        access.listed(
+            request.actor,
+            [merged for patient in page.object_list for merged in patient.merged_records.all()],
+        )
     return render(request, "intake/patient_search.html", {"form": form, "page": page})
 
 
@@ -76,14 +113,26 @@ def patient_register(request):
 
 @login_required
 def patient_detail(request, pk):
+    """Queries: the patient, its visits, the merges into or away from it with the records
+    and people they name, and its versions: the same however many visits."""
     patient = access.patient_for(request.actor, pk)
     visits = patient.visits.select_related("condition", "provider").order_by("-scheduled_at")
+    merges = list(merges_of(patient))
+    # The other records the page names: merged into this one, or the one it went into.
+    others = {record for merge in merges for record in (merge.merged, merge.survivor)}
+    if patient.is_merged:
+        others.add(patient.merged_into)
+    access.listed(request.actor, others - {patient})
     return render(
         request,
         "intake/patient_detail.html",
         {
             "patient": patient,
             "visits": visits,
+            "merges": merges,
+            "merged_away": next(
+                (m for m in merges if m.merged_id == patient.pk and not m.is_undone), None
+            ),
             "record_history": history.changes(patient.history.all(), limit=history.PAGE_ROWS),
             "history_limit": history.PAGE_ROWS,
         },
@@ -91,8 +140,226 @@ def patient_detail(request, pk):
 
 
 @login_required
+def patient_edit(request, pk):
+    """Correct a patient's details. A save from a page loaded before someone else saved
+    the record is refused (409) and shown again with what is saved now, the input kept."""
+    patient = access.patient_for(request.actor, pk, permission="intake.change_patient")
+    if patient.is_merged:
+        messages.error(request, MERGED_RECORD_IS_READ_ONLY)
+        return redirect(patient)
+    # The form validates a copy, so the page's heading keeps the record as saved.
+    form = PatientDetailsForm(request.POST or None, instance=copy.copy(patient))
+    saved_now = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, changed = update_patient(
+                patient=patient,
+                changes={name: form.cleaned_data[name] for name in DETAILS},
+                reason=form.cleaned_data["reason"],
+                expected_stamp=form.cleaned_data["edit_stamp"],
+                actor=request.actor,
+            )
+        except StaleEdit as conflict:
+            form.add_error(None, conflict)
+            # Show what the other person saved; saving again from here saves over it.
+            saved_now = Patient.objects.get(pk=patient.pk)
+            form.data = form.data.copy()
+            form.data["edit_stamp"] = saved_now.edit_stamp
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Details corrected." if changed else "Nothing was changed.")
+            return redirect(patient)
+    # The possible duplicates shown are other patients' records: their reading is audited.
+    form.duplicates = access.listed(request.actor, form.duplicates)
+    return render(
+        request,
+        "intake/patient_edit.html",
+        {"patient": saved_now or patient, "form": form, "saved_now": saved_now},
+        status=409 if saved_now is not None else 200,
+    )
+
+
+@login_required
+def patient_merge(request, pk):
+    """The first step of a merge: the other record, by its record number (posted, so it
+    never appears in a URL), and which of the two records is kept."""
+    patient = access.patient_for(request.actor, pk, permission="intake.merge_patient")
+    if patient.is_merged:
+        messages.error(request, "This record was already merged into another record.")
+        return redirect(patient)
+    if request.POST.get("prefill"):
+        # From a duplicate warning: the other record chosen, which one is kept not yet.
+        form = MergeStartForm(
+            initial={"record_number": request.POST.get("record_number", "")[:20]},
+            patient=patient,
+        )
+    else:
+        form = MergeStartForm(request.POST or None, patient=patient)
+    if form.is_bound and form.is_valid():
+        merged, survivor = form.records()
+        return redirect("intake:patient-merge-confirm", pk=merged.pk, survivor_pk=survivor.pk)
+    return render(request, "intake/patient_merge.html", {"patient": patient, "form": form})
+
+
+@login_required
+def patient_merge_confirm(request, pk, survivor_pk):
+    """Both records side by side and everything that moves; confirming merges record `pk`
+    into record `survivor_pk`, unless either changed since this page was shown (409).
+
+    Queries: both records, the visits that move with their answer counts, orders and
+    pre-visit links, the survivor's visit count and the records merged earlier: the same
+    however many visits, answers and orders move."""
+    merged = access.patient_for(request.actor, pk, permission="intake.merge_patient")
+    survivor = access.patient_for(request.actor, survivor_pk, permission="intake.merge_patient")
+    try:
+        check_mergeable(merged=merged, survivor=survivor)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(merged)
+    form = MergeForm(request.POST or None)
+    conflict = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            merge_patients(
+                merged=merged,
+                survivor=survivor,
+                reason=form.cleaned_data["reason"],
+                expected_stamp=form.cleaned_data["stamp"],
+                actor=request.actor,
+            )
+        except MergeConflict as error:
+            form.add_error(None, error)
+            conflict = True
+            merged.refresh_from_db()
+            survivor.refresh_from_db()
+        except ValidationError as error:
+            # Merged or chosen as kept by someone else meanwhile.
+            messages.error(request, " ".join(error.messages))
+            return redirect(merged)
+        else:
+            messages.success(request, f"Record {merged.mrn} was merged into this record.")
+            return redirect(survivor)
+    visits = list(visits_to_move(merged))
+    earlier = access.listed(request.actor, merged.merged_records.order_by("pk"))
+    stamp = merge_stamp(
+        merged=merged,
+        survivor=survivor,
+        visit_ids=[visit.pk for visit in visits],
+        earlier_ids=[record.pk for record in earlier],
+    )
+    if not form.is_bound:
+        form.initial["stamp"] = stamp
+    elif conflict:
+        # The page now shows the records as they are: confirming again merges those.
+        form.data = form.data.copy()
+        form.data["stamp"] = stamp
+    return render(
+        request,
+        "intake/patient_merge_confirm.html",
+        {
+            "merged": merged,
+            "survivor": survivor,
+            "details": _side_by_side(merged, survivor),
+            "visits": visits,
+            "totals": {
+                "visits": len(visits),
+                "answers": sum(visit.answer_count for visit in visits),
+                "orders": sum(len(visit.test_orders.all()) for visit in visits),
+                "links": sum(len(visit.previsit_links.all()) for visit in visits),
+            },
+            "survivor_visit_count": survivor.visits.count(),
+            "earlier": earlier,
+            "form": form,
+        },
+        status=409 if conflict else 200,
+    )
+
+
+def _side_by_side(merged, survivor):
+    """Each detail of the two records as (label, merged's, survivor's, whether they differ)."""
+    rows = [
+        ("Name", lambda p: p.full_name),
+        ("Record number", lambda p: p.mrn),
+        ("Date of birth", lambda p: date_format(p.date_of_birth, "j F Y")),
+        ("Sex at birth", lambda p: p.get_sex_at_birth_display()),
+        ("E-mail", lambda p: p.email or "—"),
+        ("Phone", lambda p: p.phone or "—"),
+        ("Preferred language", lambda p: p.language_display or "Not asked"),
+        ("E-mail may be used", lambda p: _yes_no(p.email_allowed)),
+        ("Text messages may be used", lambda p: _yes_no(p.sms_allowed)),
+        ("Registered", lambda p: date_format(timezone.localtime(p.created_at), "j F Y")),
+    ]
+    details = []
+    for label, shown in rows:
+        before, after = shown(merged), shown(survivor)
+        # Record numbers and registration days always differ: no flag for those.
+        differs = before != after and label not in ("Record number", "Registered")
+        details.append((label, before, after, differs))
+    return details
+
+
+def _yes_no(value):
+    return {True: "Yes", False: "No"}.get(value, "Not asked")
+
+
+@login_required
+@permission_required("intake.unmerge_patient", raise_exception=True)
+def merge_list(request):
+    """Merges of records, newest first, for an administrator to find one to undo.
+
+    Queries: the count, and a page of merges with both records, who merged or undid them
+    and how many visits moved."""
+    merges = (
+        PatientMerge.objects.select_related("merged", "survivor", "merged_by", "undone_by")
+        .annotate(visit_count=Count("moved_visits"))
+        .order_by("-merged_at", "-id")
+    )
+    page = Paginator(merges, MERGES_PER_PAGE).get_page(request.GET.get("page"))
+    access.listed(
+        request.actor,
+        [record for merge in page.object_list for record in (merge.merged, merge.survivor)],
+    )
+    return render(request, "intake/merge_list.html", {"page": page})
+
+
+@login_required
+def merge_undo(request, pk):
+    """What undoing a merge puts back, and (posted with a reason) undoing it."""
+    merge = access.merge_for(request.actor, pk)
+    form = UndoMergeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            undo_merge(merge=merge, reason=form.cleaned_data["reason"], actor=request.actor)
+        except ValidationError as error:
+            form.add_error(None, error)
+            merge.refresh_from_db()
+        else:
+            messages.success(
+                request,
+                f"The merge was undone: record {merge.merged.mrn} has its own visits again.",
+            )
+            return redirect("intake:merge-list")
+    moved = merge.moved_visits.select_related("condition", "patient").order_by("-scheduled_at")
+    staying = (
+        merge.survivor.visits.filter(created_at__gt=merge.merged_at)
+        .exclude(pk__in=merge.moved_visits.values("pk"))
+        .select_related("condition")
+        .order_by("-scheduled_at")
+    )
+    return render(
+        request,
+        "intake/merge_undo.html",
+        {"merge": merge, "moved": moved, "staying": staying, "form": form},
+    )
+
+
+@login_required
 def visit_open(request, pk):
     patient = access.patient_for(request.actor, pk, permission="intake.add_visit")
+    if patient.is_merged:
+        messages.error(request, "This record was merged into another record: open the visit there.")
+        return redirect(patient)
     form = VisitForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -6,7 +6,7 @@ from django.db import transaction
 from audit import trail
 from audit.models import AuditEvent
 
-from .models import Visit
+from .models import Patient, Visit
 
 
 def open_visit(*, patient, condition, scheduled_at, provider=None, actor):
@@ -21,6 +21,12 @@ def open_visit(*, patient, condition, scheduled_at, provider=None, actor):
     )
     visit.full_clean()
     with transaction.atomic():
+        # A visit opened while the record is being merged: the patient's row lock orders
+        # them, so the visit is either moved by the merge or refused here.
+        if Patient.objects.select_for_update().get(pk=patient.pk).is_merged:
+            raise ValidationError(
+                "This record was merged into another record: open the visit there."
+            )
         visit.save_by(actor)
         trail.record(
             action=AuditEvent.Action.CREATE, record=visit, patient_id=patient.pk, actor=actor
