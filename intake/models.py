@@ -142,7 +142,6 @@ class Patient(KeepsHistory, models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="merged_records",
-        editable=False,
         help_text="The record this one was merged into (see PatientMerge); never deleted.",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -23,6 +23,8 @@ DETAILS = [
 ]
 # Who the record is: a change to these needs a reason, kept with the version.
 IDENTITY = {"given_name", "family_name", "date_of_birth"}
+# Kept as they are by a correction, so not validated again.
+NOT_DETAILS = [field.name for field in Patient._meta.fields if field.name not in DETAILS]
 
 
 class StaleEdit(ValidationError):
@@ -75,7 +77,7 @@ def update_patient(*, patient, changes, reason="", expected_stamp, actor):
         for name, value in changes.items():
             setattr(current, name, value)
         # full_clean tidies some values (the other language), so compare after it.
-        current.full_clean(exclude=["mrn"])
+        current.full_clean(exclude=NOT_DETAILS)
         changed = [name for name in DETAILS if getattr(current, name) != before[name]]
         if not changed:
             return current, []

@@ -166,7 +166,7 @@ def patient_edit(request, pk):
             form.data = form.data.copy()
             form.data["edit_stamp"] = saved_now.edit_stamp
         except ValidationError as error:
-            form.add_error(None, error)
+            _add_error(form, error)
         else:
             messages.success(request, "Details corrected." if changed else "Nothing was changed.")
             return redirect(patient)
@@ -178,6 +178,16 @@ def patient_edit(request, pk):
         {"patient": saved_now or patient, "form": form, "saved_now": saved_now},
         status=409 if saved_now is not None else 200,
     )
+
+
+def _add_error(form, error):
+    """A workflow's ValidationError on the form: beside the field it names, where the form
+    has that field, else at the top."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, messages_ in error.message_dict.items():
+        form.add_error(name if name in form.fields else None, messages_)
 
 
 @login_required
