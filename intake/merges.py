@@ -121,6 +121,12 @@ def merge_patients(*, merged, survivor, reason, expected_stamp, actor):
             visit.save_by(actor, reason=moved_reason, update_fields=["patient", "updated_at"])
         merged.merged_into = survivor
         merged.save_by(actor, reason=reason, update_fields=["merged_into", "updated_at"])
+        # A version on the kept record too, so its history says what joined it and why.
+        survivor.save_by(
+            actor,
+            reason=f"Record {merged.mrn} was merged into this record: {reason}",
+            update_fields=["updated_at"],
+        )
         earlier = [locked[pk] for pk in sorted(earlier_ids)]
         for record in earlier:
             record.merged_into = survivor
@@ -195,6 +201,11 @@ def undo_merge(*, merge, reason, actor):
         merged.merged_into = None
         merged.save_by(
             actor, reason=f"Merge undone: {reason}", update_fields=["merged_into", "updated_at"]
+        )
+        survivor.save_by(
+            actor,
+            reason=f"The merge of record {merged.mrn} into this record was undone: {reason}",
+            update_fields=["updated_at"],
         )
         for record_id in repointed_ids:
             record = locked[record_id]
