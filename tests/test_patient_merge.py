@@ -743,3 +743,16 @@ def test_the_confirmation_takes_as_many_queries_for_50_visits_as_for_5(
 
     assert "5 visits, with 10 answers, 5 test orders and 5 pre-visit links." in small.text
     assert "50 visits, with 100 answers, 50 test orders and 50 pre-visit links." in large.text
+
+
+def test_the_admin_shows_which_record_a_merged_record_went_into(
+    provider_client, front_desk, twin, kept
+):
+    merged_by_workflow(twin, kept, front_desk)
+
+    page = provider_client.get(f"/admin/intake/patient/{twin.pk}/change/")
+    merged_only = provider_client.get("/admin/intake/patient/?merged_into__isempty=0")
+
+    assert page.status_code == 200
+    assert str(kept) in page.text
+    assert [patient.pk for patient in merged_only.context["cl"].result_list] == [twin.pk]
