@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from audit import history
 
@@ -212,6 +213,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "patient_mrn",
         "condition",
         "status",
+        "arrived",
         "red_flag_count",
         "provider",
     ]
@@ -233,6 +235,8 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "condition",
         "scheduled_at",
         "status",
+        "arrival",
+        "status_reasons",
         "created_by",
         "print_link",
         "record_changes",
@@ -246,6 +250,8 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
             {
                 "fields": [
                     ("condition", "scheduled_at", "status"),
+                    "arrival",
+                    "status_reasons",
                     "provider",
                     "created_by",
                     "print_link",
@@ -291,6 +297,39 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
     @admin.display(description="Record number")
     def patient_mrn(self, visit):
         return visit.patient.mrn
+
+    @admin.display(description="Arrived", ordering="checked_in_at")
+    def arrived(self, visit):
+        if visit.checked_in_at is None:
+            return "—"
+        return date_format(timezone.localtime(visit.checked_in_at), "H:i")
+
+    @admin.display(description="Arrival")
+    def arrival(self, visit):
+        if visit.checked_in_at is None:
+            return "Not checked in"
+        by = visit.checked_in_by
+        return format_html(
+            "{}{}",
+            date_format(timezone.localtime(visit.checked_in_at), "j M Y H:i"),
+            f", checked in by {by.get_full_name() or by.get_username()}" if by else "",
+        )
+
+    @admin.display(description="Reason")
+    def status_reasons(self, visit):
+        """Why the visit was cancelled, not attended, or closed with orders open."""
+        reasons = [
+            (label, text)
+            for label, text in (
+                ("Cancelled", visit.cancel_reason),
+                ("Did not attend", visit.did_not_attend_reason),
+                ("Closed with test orders open", visit.close_reason),
+            )
+            if text
+        ]
+        if not reasons:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "{}: {}", reasons)
 
     @admin.display(description="Red flags")
     def red_flag_count(self, visit):
@@ -397,9 +436,25 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
     def mark_seen_action(self, request, queryset):
         self._apply(request, queryset, mark_seen, "seen")
 
-    @admin.action(description="Close selected visits", permissions=["change"])
+    @admin.action(description="Close selected visits", permissions=["close"])
     def close_action(self, request, queryset):
-        self._apply(request, queryset, close_visit, "closed")
+        """Closes each visit whose orders are all reviewed or cancelled; one with orders
+        open is refused, and closed with a reason on its staff page."""
+
+        def close(*, visit, actor):
+            try:
+                return close_visit(visit=visit, actor=actor)
+            except ValidationError as error:
+                if "reason" not in getattr(error, "error_dict", {}):
+                    raise
+                raise ValidationError(
+                    [*error.messages, "To close it anyway, give the reason on its staff page."]
+                ) from error
+
+        self._apply(request, queryset, close, "closed")
+
+    def has_close_permission(self, request):
+        return request.user.has_perm("intake.close_visit")
 
     def _apply(self, request, queryset, workflow, done):
         run_bulk_step(

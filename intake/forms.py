@@ -8,6 +8,7 @@ from crispy_forms.layout import Column, Field, Fieldset, Layout, LayoutObject, R
 from crispy_forms.utils import TEMPLATE_PACK
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
@@ -18,6 +19,7 @@ from . import body_sites
 from .models import Answer, Patient, is_valid_record_number
 from .patients import IDENTITY
 from .roles import active_providers
+from .visits import check_new_time
 
 Types = HistoryQuestion.AnswerType
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -318,7 +320,47 @@ class PatientSearchForm(forms.Form):
 
 
 class DayForm(forms.Form):
+    """Which day's visits the day list shows, whose, and in what order.
+
+    Each choice that cannot be used falls back to its default (today, everyone's, by
+    time) with a message; `choices()` gives what the list then shows.
+    """
+
+    class Sort(models.TextChoices):
+        TIME = "time", "By time"
+        RED_FLAGS = "flags", "Red flags first"
+        UPDATED = "updated", "Newest information first"
+
+    MINE, NO_PROVIDER = "mine", "none"
+
     day = forms.DateField(label="Day", required=False, widget=DateInput())
+    provider = forms.ChoiceField(
+        label="Provider",
+        required=False,
+        error_messages={"invalid_choice": "That provider is not on the list."},
+    )
+    sort = forms.ChoiceField(
+        label="Order",
+        required=False,
+        choices=Sort.choices,
+        error_messages={"invalid_choice": "That order is not on the list."},
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.providers = list(active_providers().order_by("last_name", "first_name", "pk"))
+        self.user = user
+        self.offers_mine = any(person.pk == user.pk for person in self.providers)
+        mine = [(self.MINE, "My visits")] if self.offers_mine else []
+        self.fields["provider"].choices = [
+            ("", "All providers"),
+            *mine,
+            *(
+                (str(person.pk), person.get_full_name() or person.username)
+                for person in self.providers
+            ),
+            (self.NO_PROVIDER, "No provider yet"),
+        ]
 
     def clean_day(self):
         day = self.cleaned_data["day"]
@@ -328,6 +370,107 @@ class DayForm(forms.Form):
                 f"Choose a day between the years {FIRST_YEAR} and {LAST_YEAR}."
             )
         return day
+
+    def choices(self):
+        """(day, provider filter, sort): the valid choices, and defaults for the rest."""
+        cleaned = {}
+        if self.is_bound:
+            self.is_valid()  # keeps the valid choices in cleaned_data, whatever the others
+            cleaned = self.cleaned_data
+        return (
+            cleaned.get("day") or timezone.localdate(),
+            cleaned.get("provider") or "",
+            cleaned.get("sort") or self.Sort.TIME,
+        )
+
+    def filter(self, visits, provider):
+        if provider == self.MINE:
+            return visits.filter(provider=self.user)
+        if provider == self.NO_PROVIDER:
+            return visits.filter(provider__isnull=True)
+        if provider:
+            return visits.filter(provider_id=int(provider))
+        return visits
+
+    def heading(self, provider):
+        """What the list is called: "Visits", "My visits", "Visits with Pat Provider"."""
+        if provider == self.MINE:
+            return "My visits"
+        if provider == self.NO_PROVIDER:
+            return "Visits with no provider yet"
+        if provider:
+            return f"Visits with {dict(self.fields['provider'].choices)[provider]}"
+        return "Visits"
+
+
+class RescheduleForm(forms.Form):
+    """A new date and time for a visit, and why it moves."""
+
+    scheduled_date = forms.DateField(
+        label="New date", widget=DateInput(), error_messages={"required": "Enter the new date."}
+    )
+    scheduled_time = forms.TimeField(
+        label="New time",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={
+            "required": "Enter the new time.",
+            "invalid": "Enter a time such as 14:30.",
+        },
+    )
+    reason = forms.CharField(
+        label="Reason for moving the visit",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "required": "Give a reason for moving the visit.",
+            "max_length": "Keep the reason to 300 characters or fewer.",
+        },
+    )
+
+    def __init__(self, *args, visit, **kwargs):
+        local = timezone.localtime(visit.scheduled_at)
+        kwargs.setdefault(
+            "initial", {"scheduled_date": local.date(), "scheduled_time": local.time()}
+        )
+        super().__init__(*args, **kwargs)
+        self.visit = visit
+
+    def clean_scheduled_date(self):
+        day = self.cleaned_data["scheduled_date"]
+        if day.year > LAST_YEAR:
+            raise forms.ValidationError("Check the year of the new date.")
+        return day
+
+    def clean(self):
+        cleaned = super().clean()
+        day, time = cleaned.get("scheduled_date"), cleaned.get("scheduled_time")
+        if day and time:
+            cleaned["scheduled_at"] = timezone.make_aware(datetime.datetime.combine(day, time))
+            try:
+                check_new_time(cleaned["scheduled_at"], visit=self.visit)
+            except forms.ValidationError as error:
+                self.add_error("scheduled_date", error)
+        return cleaned
+
+
+class DidNotAttendForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (needed before the visit's time)",
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"max_length": "Keep the reason to 300 characters or fewer."},
+    )
+
+
+class CloseVisitForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for closing with orders open",
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"max_length": "Keep the reason to 300 characters or fewer."},
+    )
 
 
 class VisitForm(forms.Form):

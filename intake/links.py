@@ -45,6 +45,12 @@ def _new_token():
     return secrets.token_urlsafe(32)
 
 
+def link_expiry(*, issued_at, visit_time):
+    """When a link issued at `issued_at` stops working: PREVISIT_LINK_DAYS later, and
+    never after the visit begins."""
+    return min(issued_at + datetime.timedelta(days=settings.PREVISIT_LINK_DAYS), visit_time)
+
+
 def _issue(*, visit, actor, channel):
     # Staff sending twice at once, or cancelling meanwhile: lock the visit, so only one
     # link stays active and the status checked is the status that holds.
@@ -54,7 +60,7 @@ def _issue(*, visit, actor, channel):
             f"This visit is {visit.get_status_display().lower()}: no pre-visit link can be sent."
         )
     now = timezone.now()
-    expires_at = min(now + datetime.timedelta(days=settings.PREVISIT_LINK_DAYS), visit.scheduled_at)
+    expires_at = link_expiry(issued_at=now, visit_time=visit.scheduled_at)
     if expires_at <= now:
         raise ValidationError("The visit time has passed: a pre-visit link would not work.")
     PreVisitLink.objects.filter(visit=visit, revoked_at__isnull=True).update(

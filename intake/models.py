@@ -310,34 +310,92 @@ class VisitQuerySet(models.QuerySet):
     def for_lists(self):
         return self.select_related("patient", "condition", "provider")
 
+    def for_day_list(self):
+        """With what the day list sorts and shows by: `is_over` (closed, cancelled or not
+        attended), `has_red_flags`, and `patient_answered` (through a pre-visit link)."""
+        return self.annotate(
+            is_over=Q(status__in=Visit.FINISHED),
+            has_red_flags=~Q(red_flags=[]),
+            patient_answered=models.Exists(
+                Answer.objects.filter(visit=models.OuterRef("pk")).filter(
+                    Q(source=Answer.Source.PATIENT) | ~Q(patient_answer="")
+                )
+            ),
+        )
+
 
 class Visit(KeepsHistory, StatusWorkflow, models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
+        CHECKED_IN = "checked_in", "Checked in"
         INTAKE_IN_PROGRESS = "intake_in_progress", "Intake in progress"
         INTAKE_COMPLETE = "intake_complete", "Intake complete"
         SEEN = "seen", "Seen"
         CLOSED = "closed", "Closed"
         CANCELLED = "cancelled", "Cancelled"
+        DID_NOT_ATTEND = "did_not_attend", "Did not attend"
 
     # Which status may follow which; every change of status goes through Visit.move_to.
+    #
+    # Arrival is its own fact (checked_in_at), kept whatever the intake does next: a
+    # visit with no intake yet becomes "checked in" when its patient arrives; one whose
+    # intake was started or completed before the patient came (the pre-visit link)
+    # keeps that status, and the day list shows the arrival time beside it. Intake
+    # saved after arrival moves the status on as before, and the arrival stays.
     TRANSITIONS = {
         Status.SCHEDULED: {
+            Status.CHECKED_IN,
+            Status.INTAKE_IN_PROGRESS,
+            Status.INTAKE_COMPLETE,
+            Status.SEEN,
+            Status.CANCELLED,
+            Status.DID_NOT_ATTEND,
+        },
+        Status.CHECKED_IN: {
             Status.INTAKE_IN_PROGRESS,
             Status.INTAKE_COMPLETE,
             Status.SEEN,
             Status.CANCELLED,
         },
-        Status.INTAKE_IN_PROGRESS: {Status.INTAKE_COMPLETE, Status.SEEN, Status.CANCELLED},
-        Status.INTAKE_COMPLETE: {Status.INTAKE_IN_PROGRESS, Status.SEEN, Status.CANCELLED},
+        Status.INTAKE_IN_PROGRESS: {
+            Status.INTAKE_COMPLETE,
+            Status.SEEN,
+            Status.CANCELLED,
+            Status.DID_NOT_ATTEND,
+        },
+        Status.INTAKE_COMPLETE: {
+            Status.INTAKE_IN_PROGRESS,
+            Status.SEEN,
+            Status.CANCELLED,
+            Status.DID_NOT_ATTEND,
+        },
         Status.SEEN: {Status.CLOSED},
         Status.CLOSED: set(),
         Status.CANCELLED: set(),
+        # A patient marked as not attending who turns up late after all is checked in,
+        # and the visit takes back the status it had (intake.visits.check_in).
+        Status.DID_NOT_ATTEND: {
+            Status.CHECKED_IN,
+            Status.INTAKE_IN_PROGRESS,
+            Status.INTAKE_COMPLETE,
+        },
     }
     WORKFLOW_SUBJECT = "A visit"
-    INTAKE_OPEN = {Status.SCHEDULED, Status.INTAKE_IN_PROGRESS, Status.INTAKE_COMPLETE}
-    # Nothing more happens on these: no orders, no change of provider.
-    FINISHED = {Status.CLOSED, Status.CANCELLED}
+    INTAKE_OPEN = {
+        Status.SCHEDULED,
+        Status.CHECKED_IN,
+        Status.INTAKE_IN_PROGRESS,
+        Status.INTAKE_COMPLETE,
+    }
+    # Visits whose patient may still arrive (unless already checked in): these can be
+    # checked in, moved to another time, or marked as not attended.
+    BEFORE_THE_PATIENT_IS_SEEN = {
+        Status.SCHEDULED,
+        Status.INTAKE_IN_PROGRESS,
+        Status.INTAKE_COMPLETE,
+    }
+    # Nothing more happens on these: no orders, no change of provider, no new time.
+    FINISHED = {Status.CLOSED, Status.CANCELLED, Status.DID_NOT_ATTEND}
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits")
     condition = models.ForeignKey(Condition, on_delete=models.PROTECT, related_name="visits")
@@ -351,6 +409,21 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
     )
     status = models.CharField(max_length=20, choices=Status, default=Status.SCHEDULED)
     cancel_reason = models.CharField(max_length=300, blank=True)
+    checked_in_at = models.DateTimeField("arrived at", null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="checked in by",
+    )
+    did_not_attend_reason = models.CharField(
+        "reason for marking as not attended", max_length=300, blank=True
+    )
+    close_reason = models.CharField(
+        "reason for closing with orders open", max_length=300, blank=True
+    )
     red_flags = models.JSONField(
         default=list, blank=True, help_text="Flags raised by the answers, with their reasons."
     )
@@ -368,10 +441,19 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
 
     class Meta:
         ordering = ["scheduled_at", "id"]
+        permissions = [("close_visit", "Can close a visit")]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="cancelled") | ~Q(cancel_reason=""),
                 name="cancelled_visit_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="checked_in") | Q(checked_in_at__isnull=False),
+                name="checked_in_visit_has_arrival_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="did_not_attend") | Q(checked_in_at__isnull=True),
+                name="absent_visit_has_no_arrival_time",
             ),
         ]
 
@@ -393,6 +475,37 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
     @property
     def accepts_orders(self):
         return self.status not in self.FINISHED
+
+    @property
+    def is_finished(self):
+        return self.status in self.FINISHED
+
+    @property
+    def awaits_arrival(self):
+        """Whether the patient is still expected: not checked in, seen or finished."""
+        return self.status in self.BEFORE_THE_PATIENT_IS_SEEN and self.checked_in_at is None
+
+    @property
+    def is_today(self):
+        return timezone.localtime(self.scheduled_at).date() == timezone.localdate()
+
+    @property
+    def can_check_in(self):
+        """Whether the patient can be checked in now (on the visit's own day)."""
+        return self.is_today and (self.awaits_arrival or self.did_not_attend)
+
+    @property
+    def is_due(self):
+        """Whether the visit's time has come."""
+        return self.scheduled_at <= timezone.now()
+
+    @property
+    def did_not_attend(self):
+        return self.status == self.Status.DID_NOT_ATTEND
+
+    @property
+    def can_close(self):
+        return self.status == self.Status.SEEN
 
     def move_to(self, status):
         """As StatusWorkflow.move_to, but staying in the same status is no change."""
@@ -721,6 +834,20 @@ class PreVisitLink(models.Model):
         FAILED = "failed", "Could not be sent"
         CLOSED = "closed", "Closed with the visit"
 
+    class Progress(models.TextChoices):
+        """How far the patient got with the link, as the day list says it."""
+
+        BEING_SENT = "being_sent", "Being sent"
+        SENT = "sent", "Sent"
+        OPENED = "opened", "Opened"
+        STARTED = "started", "Started"
+        SENT_BACK = "sent_back", "Sent back"
+        EXPIRED = "expired", "Expired"
+        FAILED = "failed", "Could not be sent"
+        REVOKED = "revoked", "Revoked"
+        LOCKED = "locked", "Locked"
+        CLOSED = "closed", "Closed with the visit"
+
     MAX_DOB_ATTEMPTS = 5
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="previsit_links")
@@ -777,6 +904,23 @@ class PreVisitLink(models.Model):
 
     def get_state_display(self):
         return self.State(self.state).label
+
+    def progress(self, *, patient_answered):
+        """The link's Progress; `patient_answered`: whether the patient has saved answers
+        through a link of this visit (a draft counts)."""
+        match self.state:
+            case self.State.SUBMITTED:
+                return self.Progress.SENT_BACK
+            case self.State.ACTIVE if patient_answered:
+                return self.Progress.STARTED
+            case self.State.ACTIVE if self.opened_at:
+                return self.Progress.OPENED
+            case self.State.ACTIVE:
+                return self.Progress.SENT
+            case self.State.PENDING:
+                return self.Progress.BEING_SENT
+            case state:
+                return self.Progress(state)
 
     @property
     def can_be_reopened(self):

@@ -38,7 +38,7 @@ ROLE_PERMISSIONS = {
         "conditions": {"condition": ["view"], "orderabletest": ["view"]},
         "intake": {
             "patient": ["view", "add", "change", "merge"],
-            "visit": ["view", "add", "change"],
+            "visit": ["view", "add", "change", "close"],
             "answer": ["view", "add", "change"],
             "previsitlink": ["view", "add", "change"],
             "testorder": ["view", "add", "change"],

@@ -10,6 +10,7 @@ from django.db.models import Count, Prefetch
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from audit import history
@@ -18,13 +19,16 @@ from . import access, links
 from .answers import IntakeConflict, save_answers
 from .forms import (
     CancelVisitForm,
+    CloseVisitForm,
     DayForm,
+    DidNotAttendForm,
     IntakeForm,
     MergeForm,
     MergeStartForm,
     PatientDetailsForm,
     PatientForm,
     PatientSearchForm,
+    RescheduleForm,
     UndoMergeForm,
     VisitForm,
 )
@@ -39,7 +43,15 @@ from .merges import (
 )
 from .models import Answer, Patient, PatientMerge, TestOrder, Visit
 from .patients import DETAILS, StaleEdit, register_patient, update_patient
-from .visits import cancel_visit, open_visit
+from .visits import (
+    cancel_visit,
+    check_in,
+    close_visit,
+    mark_did_not_attend,
+    open_orders,
+    open_visit,
+    reschedule_visit,
+)
 
 PATIENTS_PER_PAGE = 25
 VISITS_PER_PAGE = 100
@@ -47,26 +59,53 @@ MERGES_PER_PAGE = 50
 MERGED_RECORD_IS_READ_ONLY = (
     "This record was merged into another record: correct the record it was merged into."
 )
+# The day list's orders. Closed, cancelled and not attended visits come after the rest
+# in each; by time, visits at the same time come red flags first.
+DAY_ORDERS = {
+    DayForm.Sort.TIME: ["is_over", "scheduled_at", "-has_red_flags", "id"],
+    DayForm.Sort.RED_FLAGS: ["is_over", "-has_red_flags", "scheduled_at", "id"],
+    DayForm.Sort.UPDATED: ["is_over", "-updated_at", "id"],
+}
+# The forms of a visit's actions, shared by the visit page and the page each comes back
+# on when its input needs correcting.
+RESCHEDULE_FORM = "intake/includes/visit_reschedule_form.html"
+DID_NOT_ATTEND_FORM = "intake/includes/visit_did_not_attend_form.html"
+CLOSE_FORM = "intake/includes/visit_close_form.html"
 
 
 @login_required
 @permission_required("intake.view_visit", raise_exception=True)
 def today(request):
-    """Queries: the day's visits with patient, condition and provider in one, a page at a
-    time; flags are stored on each visit, so the count does not grow with the visits."""
-    form = DayForm(request.GET or None)
-    day = timezone.localdate()
-    if form.is_valid() and form.cleaned_data["day"]:
-        day = form.cleaned_data["day"]
-    sort = "time" if request.GET.get("sort") == "time" else ""
-    order = "scheduled_at" if sort else "-updated_at"
-    visits = Visit.objects.on_day(day).for_lists().order_by(order, "id")
+    """Queries: the providers for the filter; the day's visits a page at a time (their
+    count, then the page with patient, condition and provider and whether each patient
+    answered through a link, in one); the page's pre-visit links, in one. Flags are
+    stored on each visit, so the count does not grow with the visits."""
+    form = DayForm(request.GET or None, user=request.user)
+    day, provider, sort = form.choices()
+    visits = form.filter(Visit.objects.on_day(day), provider).for_lists().for_day_list()
+    visits = visits.order_by(*DAY_ORDERS[sort]).prefetch_related("previsit_links")
     page = Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = access.listed(request.actor, page.object_list)
+    for visit in page.object_list:
+        # Links come newest first: the latest is the one that counts.
+        link = next(iter(visit.previsit_links.all()), None)
+        visit.link_progress = link and link.progress(patient_answered=visit.patient_answered)
     return render(
         request,
         "intake/today.html",
-        {"form": form, "day": day, "visits": page.object_list, "page": page, "sort": sort},
+        {
+            "form": form,
+            "day": day,
+            "provider": provider,
+            "heading": form.heading(provider),
+            "may_see_mine": form.offers_mine,
+            "sort": sort,
+            "page": page,
+            "visits": page.object_list,
+            "open_visits": [visit for visit in page.object_list if not visit.is_over],
+            "finished_visits": [visit for visit in page.object_list if visit.is_over],
+            "here": request.get_full_path(),
+        },
     )
 
 
@@ -476,6 +515,123 @@ def visit_cancel(request, pk):
     else:
         messages.error(request, " ".join(form.errors["reason"]))
     return redirect(visit)
+
+
+def _back_to(request, visit):
+    """Where a visit's action returns: the staff page it was pressed on (`next`, such as
+    the day list with its choices), or else the visit's page."""
+    target = request.POST.get("next", "")
+    if target.startswith("/staff/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return visit.get_absolute_url()
+
+
+def _visit_step(request, visit, form, *, title, form_template, **extra):
+    """A visit's action whose input needs correcting, on a page of its own: the form as
+    it was sent, with each message beside its field."""
+    return render(
+        request,
+        "intake/visit_step.html",
+        {
+            "visit": visit,
+            "form": form,
+            "title": title,
+            "form_template": form_template,
+            "next": _back_to(request, visit),
+            **extra,
+        },
+    )
+
+
+def _about_the_visit(error):
+    """Whether a workflow's refusal is about the visit as it now is (already checked in,
+    say) rather than about a field of the input."""
+    return not hasattr(error, "error_dict")
+
+
+@require_POST
+@login_required
+def visit_check_in(request, pk):
+    visit = access.visit_for(request.actor, pk, permission="intake.change_visit")
+    try:
+        visit = check_in(visit=visit, actor=request.actor)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        arrived = timezone.localtime(visit.checked_in_at)
+        messages.success(request, f"{visit.patient.full_name} checked in at {arrived:%H:%M}.")
+    return redirect(_back_to(request, visit))
+
+
+@require_POST
+@login_required
+def visit_did_not_attend(request, pk):
+    visit = access.visit_for(request.actor, pk, permission="intake.change_visit")
+    form = DidNotAttendForm(request.POST, prefix="absent")
+    if form.is_valid():
+        try:
+            mark_did_not_attend(
+                visit=visit, actor=request.actor, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            if _about_the_visit(error):
+                # Pressed on the day list, most often: back there, with the reason.
+                messages.error(request, " ".join(error.messages))
+                return redirect(_back_to(request, visit))
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{visit.patient.full_name}: marked as not attended.")
+            return redirect(_back_to(request, visit))
+    return _visit_step(
+        request, visit, form, title="Mark as not attended", form_template=DID_NOT_ATTEND_FORM
+    )
+
+
+@require_POST
+@login_required
+def visit_reschedule(request, pk):
+    visit = access.visit_for(request.actor, pk, permission="intake.change_visit")
+    form = RescheduleForm(request.POST, visit=visit, prefix="reschedule")
+    if form.is_valid():
+        try:
+            visit = reschedule_visit(
+                visit=visit,
+                scheduled_at=form.cleaned_data["scheduled_at"],
+                reason=form.cleaned_data["reason"],
+                actor=request.actor,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            moved_to = timezone.localtime(visit.scheduled_at)
+            messages.success(request, f"Visit moved to {moved_to:%A %-d %B %Y, %H:%M}.")
+            return redirect(visit)
+    return _visit_step(request, visit, form, title="Move the visit", form_template=RESCHEDULE_FORM)
+
+
+@require_POST
+@login_required
+def visit_close(request, pk):
+    visit = access.visit_for(request.actor, pk, permission="intake.close_visit")
+    form = CloseVisitForm(request.POST, prefix="close")
+    if form.is_valid():
+        try:
+            close_visit(visit=visit, actor=request.actor, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Visit closed.")
+            return redirect(visit)
+    return _visit_step(
+        request,
+        visit,
+        form,
+        title="Close the visit",
+        form_template=CLOSE_FORM,
+        open_orders=open_orders(visit),
+    )
 
 
 @login_required

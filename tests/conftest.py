@@ -324,3 +324,22 @@ def verified_patient(link_patient, upcoming_visit):
     response = link_patient.confirm_birth_date(upcoming_visit.patient.date_of_birth)
     assert response.status_code == 302
     return link_patient
+
+
+class Clock:
+    """A clock that stands still where a test put it, for every `timezone.now()` call."""
+
+    def __init__(self, monkeypatch, now):
+        self.now = now
+        monkeypatch.setattr(timezone, "now", lambda: self.now)
+
+    def move(self, **delta):
+        self.now += datetime.timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Time stands at 10:30 today (the clinic's time) until the test moves it:
+    `clock.move(minutes=20)`. The visit fixture's 09:00 has passed; an afternoon visit
+    has not."""
+    return Clock(monkeypatch, at_today(10, 30))

@@ -3,11 +3,14 @@
 Each page is counted with 5 rows, then must take exactly as many queries with 50.
 """
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from intake.models import Visit
+from intake.models import Answer, PreVisitLink, Visit
 
 from .factories import AnswerFactory, PatientFactory, UserFactory, VisitFactory, at_today
 
@@ -52,6 +55,47 @@ def test_today_takes_as_many_queries_for_50_visits_as_for_5(
     )
 
     assert (small.text.count("Flag "), large.text.count("Flag ")) == (5, 50)
+
+
+def test_today_with_links_arrivals_and_my_visits_takes_as_many_queries_for_50_as_for_5(
+    client, sign_in, provider, condition, same_queries_at_5_and_50
+):
+    """The provider's own list, each visit at another stage of its day, most with a
+    pre-visit link at another stage, and patients' own answers."""
+    statuses = list(Visit.Status)
+
+    def add_row(number):
+        status = statuses[number % len(statuses)]
+        visit = VisitFactory(
+            patient=PatientFactory(),
+            provider=provider,
+            scheduled_at=at_today(7 + number % 12, number),
+            red_flags=[{"message": f"Flag {number}", "reason": "A reason"}] * (number % 2),
+            status=status,
+            cancel_reason="Called" if status == Visit.Status.CANCELLED else "",
+            checked_in_at=timezone.now() if status == Visit.Status.CHECKED_IN else None,
+            checked_in_by=provider if status == Visit.Status.CHECKED_IN else None,
+        )
+        if number % 3:
+            PreVisitLink.objects.create(
+                visit=visit,
+                channel=PreVisitLink.Channel.EMAIL,
+                created_by=provider,
+                expires_at=timezone.now() + datetime.timedelta(hours=1),
+                token_hash=f"{number:064d}",
+                sent_at=timezone.now(),
+                opened_at=timezone.now() if number % 3 == 2 else None,
+            )
+            AnswerFactory(visit=visit, source=Answer.Source.PATIENT, answered_by=None)
+
+    sign_in(client, provider)
+    small, large = same_queries_at_5_and_50(
+        add_row=add_row, load=lambda: client.get("/staff/", {"provider": "mine"})
+    )
+
+    assert (len(small.context["visits"]), len(large.context["visits"])) == (5, 50)
+    assert "Pre-visit link: </span>Started</td>" in large.text
+    assert "Arrived" in large.text
 
 
 def test_patient_search_takes_as_many_queries_for_50_matches_as_for_5(

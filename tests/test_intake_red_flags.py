@@ -134,7 +134,7 @@ def test_flags_appear_with_their_reasons_on_the_visit_page_and_on_today(
     assert PERSISTENT in page
     assert "Answered “All the time” to “How often do you have twitching?”" in page
     assert PERSISTENT in today
-    assert re.search(r'<tr class="[^"]*\btable-danger\b', today)
+    assert re.search(r'<tr class="[^"]*\bvisit-flagged\b', today)
 
 
 def test_a_flag_goes_when_the_answer_that_raised_it_changes(desk_client, visit, intake_data):
