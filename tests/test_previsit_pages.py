@@ -25,6 +25,7 @@ from config.log_filters import RedactTokensAndSearches
 from intake import links
 from intake.answers import save_answers
 from intake.models import AccessAttempt, Answer, PreVisitLink, Visit
+from intake.patient_views import SESSION_KEY
 
 from .conftest import PreVisitPatient
 from .factories import PatientFactory, VisitFactory, at_today
@@ -374,9 +375,9 @@ def test_saving_keeps_the_answers_given_so_far_as_the_patients(
         upcoming_visit, intake_data, {"how-often": None, "muscles-affected": None}, action="save"
     )
 
-    response = verified_patient.post("questions/", data)
+    response = verified_patient.post("questions/", data, follow=True)
 
-    assert response.status_code == 200
+    assert response.redirect_chain == [(verified_patient.url + "questions/", 302)]
     assert "Your answers are saved" in response.text
     assert "open the link in your e-mail or message again" in response.text
     answers = Answer.objects.filter(visit=upcoming_visit)
@@ -415,7 +416,9 @@ def test_the_saved_page_can_be_sent_as_it_is(
 ):
     # The page shown after saving carries the version just saved, so sending from it is
     # not taken for someone else's change.
-    saved = verified_patient.post("questions/", answers_post(upcoming_visit, intake_data))
+    saved = verified_patient.post(
+        "questions/", answers_post(upcoming_visit, intake_data), follow=True
+    )
     shown = form_values(saved.text)
     assert shown["intake_version"] == ["1"]
 
@@ -423,6 +426,83 @@ def test_the_saved_page_can_be_sent_as_it_is(
 
     assert response.status_code == 302
     assert PreVisitLink.objects.get().submitted_at is not None
+
+
+def test_the_patient_saves_as_often_as_they_like_from_the_page_that_comes_back(
+    verified_patient, upcoming_visit, intake_data, form_values
+):
+    page = verified_patient.post(
+        "questions/", answers_post(upcoming_visit, intake_data), follow=True
+    )
+
+    for amount in ("6", "7", "8"):
+        shown = form_values(page.text)
+        shown["q_episode-length_amount"] = [amount]
+        page = verified_patient.post("questions/", {**shown, "action": "save"}, follow=True)
+        assert "Your answers are saved" in page.text
+        assert "The clinic changed some of your answers" not in page.text
+
+    answer = Answer.objects.get(visit=upcoming_visit, question_key="episode-length")
+    assert answer.value == (Decimal(8), "seconds")
+    assert form_values(page.text)["intake_version"] == ["4"]
+
+
+def test_reloading_the_page_after_saving_sends_nothing_again(
+    verified_patient, upcoming_visit, intake_data
+):
+    verified_patient.post("questions/", answers_post(upcoming_visit, intake_data))
+    verified_patient.get("questions/")
+
+    reloaded = verified_patient.get("questions/")
+
+    assert reloaded.status_code == 200
+    assert "Your answers are saved" not in reloaded.text
+    assert AuditEvent.objects.filter(action="update", record_type="intake.visit").count() == 1
+
+
+@pytest.mark.parametrize("action", ["submit", "save"])
+def test_a_form_sent_from_a_page_left_open_after_sending_says_what_was_not_saved(
+    verified_patient, upcoming_visit, intake_data, action
+):
+    left_open = answers_post(
+        upcoming_visit, intake_data, {"how-often": "all-the-time"}, action=action
+    )
+    verified_patient.post("questions/", answers_post(upcoming_visit, intake_data, action="submit"))
+    kept = list(Answer.objects.values())
+
+    response = verified_patient.post("questions/", left_open)
+
+    assert response.status_code == 409
+    ids = by_id(parse(response.text))
+    assert "Your answers were already sent" in response.text
+    assert "were not saved" in response.text
+    not_saved = ids["not-saved-heading"].parent.text
+    assert "How often do you have twitching?" in not_saved
+    assert "You gave: All the time" in not_saved
+    assert "The clinic has: Several times a day" in not_saved
+    assert "Which muscles are affected?" not in not_saved
+    assert "Several times a day" in response.text.split("The answers the clinic has")[1]
+    assert f'href="tel:{settings.CLINIC_PHONE}"' in response.text
+    assert list(Answer.objects.values()) == kept
+    assert AuditEvent.objects.filter(action__in=["update", "submit"]).count() == 1
+
+
+def test_a_form_sent_after_sending_by_a_browser_no_longer_confirmed_shows_no_answers(
+    verified_patient, upcoming_visit, intake_data
+):
+    left_open = answers_post(upcoming_visit, intake_data, {"how-often": "all-the-time"})
+    verified_patient.post("questions/", answers_post(upcoming_visit, intake_data, action="submit"))
+    session = verified_patient.client.session
+    del session[SESSION_KEY]  # as if the date of birth had not been given in this browser
+    session.save()
+
+    response = verified_patient.post("questions/", left_open)
+
+    assert response.status_code == 410
+    assert "<h1>Your answers have already been sent</h1>" in response.text
+    assert "The answers on the page you sent were not saved." in response.text
+    assert "Several times a day" not in response.text
+    assert_no_patient_data(response.text, upcoming_visit)
 
 
 def test_submitting_with_questions_unanswered_lists_them_and_sends_nothing(
@@ -570,7 +650,7 @@ def test_staff_saving_meanwhile_makes_the_patients_save_a_conflict_not_an_overwr
     assert "Is the twitching always in the same place?" in clinic_answers
     assert "No" in clinic_answers
     assert 'name="intake_version" value="1"' in response.text
-    saved_again = verified_patient.post("questions/", {**data, "intake_version": "1"})
+    saved_again = verified_patient.post("questions/", {**data, "intake_version": "1"}, follow=True)
     assert "Your answers are saved" in saved_again.text
 
 
@@ -737,7 +817,7 @@ def test_a_post_with_origin_null_and_no_referer_is_accepted(
     data = answers_post(upcoming_visit, intake_data, action="save")
 
     response = verified_patient.post(
-        "questions/", data, HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin"
+        "questions/", data, HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin", follow=True
     )
 
     assert "Your answers are saved" in response.text
@@ -800,7 +880,9 @@ def test_a_link_that_stopped_working_mid_way_refuses_answers(
 
     response = verified_patient.post("questions/", data, follow=True)
 
-    assert response.status_code == (200 if state == "submitted" else status)
+    # Sent meanwhile from another window: the page says what was not saved.
+    assert response.status_code == (409 if state == "submitted" else status)
+    assert "were not saved" in response.text
     assert not Answer.objects.exists()
 
 
@@ -1067,9 +1149,14 @@ def patient_pages(verified_patient, upcoming_visit, intake_data):
             ),
         ),
     )
-    yield "saved", verified_patient.post("questions/", answers_post(upcoming_visit, intake_data))
+    yield (
+        "saved",
+        verified_patient.post("questions/", answers_post(upcoming_visit, intake_data), follow=True),
+    )
+    stale = answers_post(upcoming_visit, intake_data, {"how-often": "all-the-time"})
     verified_patient.post("questions/", answers_post(upcoming_visit, intake_data, action="submit"))
     yield "done", verified_patient.get("done/")
+    yield "already sent", verified_patient.post("questions/", stale)
     yield "problem", Client().get("/v/nothing-here/")
 
 
@@ -1115,6 +1202,7 @@ def test_each_page_has_a_title_saying_what_it_is(verified_patient, upcoming_visi
     assert titles["questions"].startswith("Questions before your visit")
     assert titles["questions with errors"].startswith("Error: Questions before your visit")
     assert titles["done"].startswith("Answers sent")
+    assert titles["already sent"].startswith("Your answers were already sent")
     assert titles["problem"].startswith("This link does not work")
 
 
@@ -1160,7 +1248,7 @@ def test_a_patients_draft_save_leaves_an_intake_staff_completed_complete(
     upcoming_visit.save(update_fields=["status"])
     data = answers_post(upcoming_visit, intake_data, {"how-often": None}, action="save")
 
-    response = verified_patient.post("questions/", data)
+    response = verified_patient.post("questions/", data, follow=True)
 
     assert "Your answers are saved" in response.text
     upcoming_visit.refresh_from_db()
