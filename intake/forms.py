@@ -563,6 +563,7 @@ class IntakeForm(forms.Form):
         self.questions = visit.questions()
         self.completing = completing
         self.born = visit.patient.date_of_birth
+        self.lifetime = timezone.localdate() - self.born
         layout = []
         for question in self.questions:
             layout.append(self._add_question(question))
@@ -658,6 +659,13 @@ class IntakeForm(forms.Form):
                     self.add_error(
                         f"{name}_amount" if amount is None else f"{name}_unit",
                         "Give both a number and a unit.",
+                    )
+                    continue
+                if amount is not None and Answer.DurationUnit(unit).span(amount) > self.lifetime:
+                    self.add_error(
+                        f"{name}_amount",
+                        "This is longer than the time since the date of birth. "
+                        "Check the number and the unit.",
                     )
                     continue
                 self.cleaned_answers[question.key] = (amount, unit) if amount is not None else None

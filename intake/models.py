@@ -538,6 +538,10 @@ class Answer(KeepsHistory, models.Model):
         HOURS = "hours", "hours"
         DAYS = "days", "days"
 
+        def span(self, amount):
+            """`amount` of this unit as a timedelta."""
+            return datetime.timedelta(**{self.value: float(amount)})
+
     # The columns an answer's typed value is spread over (only its type's are filled).
     VALUE_FIELDS = [
         "value_date",

@@ -349,7 +349,12 @@ def test_answers_are_checked_as_on_the_staff_form(verified_patient, upcoming_vis
         answers_post(
             upcoming_visit,
             intake_data,
-            {"first-noticed": future, "other-symptoms": ["weakness", "none-of-these"]},
+            {
+                "first-noticed": future,
+                "episode-length_amount": "99999",
+                "episode-length_unit": "days",
+                "other-symptoms": ["weakness", "none-of-these"],
+            },
         ),
     )
 
@@ -360,6 +365,9 @@ def test_answers_are_checked_as_on_the_staff_form(verified_patient, upcoming_vis
     assert "This date is in the future." in summary
     assert "“None of these” cannot be chosen together with other answers." in summary
     assert "This date is in the future." in description_of(ids["id_q_first-noticed"], ids)
+    too_long = "This is longer than the time since the date of birth."
+    assert too_long in summary
+    assert too_long in description_of(ids["id_q_episode-length_amount"], ids)
     assert "cannot be chosen together" in description_of(ids["id_q_other-symptoms_0"], ids)
     assert ids["id_q_first-noticed"].attrs["value"] == future
     assert not Answer.objects.exists()
