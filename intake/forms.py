@@ -16,6 +16,7 @@ from django.utils.html import escape
 from conditions.models import Condition, HistoryQuestion
 
 from . import body_sites
+from .dates import typed_date_examples
 from .models import Answer, Patient, is_valid_record_number
 from .patients import IDENTITY
 from .roles import active_providers
@@ -307,9 +308,12 @@ class PatientSearchForm(forms.Form):
     q = forms.CharField(
         label="Name, record number or date of birth",
         max_length=100,
-        help_text="Dates as 2001-03-31 or 31/03/2001.",
     )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].help_text = f"Dates as {typed_date_examples()}."
 
     def clean_q(self):
         query = self.cleaned_data["q"]
@@ -592,6 +596,9 @@ class IntakeForm(forms.Form):
         match question.answer_type:
             case Types.DATE:
                 self.fields[name] = forms.DateField(widget=DateInput(), **common)
+                self.fields[name].error_messages["invalid"] = (
+                    f"Enter a real date, for example {typed_date_examples()}."
+                )
             case Types.DURATION:
                 self.fields[f"{name}_amount"] = forms.DecimalField(
                     label="Number",
