@@ -126,6 +126,7 @@ def test_a_mailer_that_fails_is_shown_to_staff_and_leaves_no_working_link(
     assert link.state == PreVisitLink.State.FAILED
     assert link.token_hash is None
     assert "ines.okafor@example.org" not in caplog.text
+    assert "Connection refused" not in caplog.text
     assert f"Pre-visit link {link.pk} could not be sent" in caplog.text
 
 
@@ -608,3 +609,133 @@ def test_the_patients_new_answer_after_a_reopen_is_not_shown_as_a_staff_correcti
     answer = Answer.objects.get(visit=upcoming_visit, question_key="same-place")
     assert (answer.value, answer.source) == (True, Answer.Source.PATIENT)
     assert "Corrected by staff" not in desk_client.get(visit_url(upcoming_visit)).text
+
+
+# What staff read of a link, state by state
+
+
+def _at(moment):
+    return f"{timezone.localtime(moment):%-d %b %Y at %H:%M}"
+
+
+def _link_in_state(state, *, visit, front_desk, clock):
+    """The visit's latest link brought to `state`, at the clock's times."""
+    actor = Actor.for_user(front_desk)
+    if state in ("being e-mailed", "e-mailed", "could not be sent"):
+        link = PreVisitLink.objects.create(
+            visit=visit,
+            channel=PreVisitLink.Channel.EMAIL,
+            created_by=front_desk,
+            expires_at=links.link_expiry(issued_at=clock.now, visit_time=visit.scheduled_at),
+        )
+        if state == "e-mailed":
+            link.token_hash, link.sent_at = "0" * 64, clock.now
+        if state == "could not be sent":
+            link.send_error = links.SEND_FAILED
+        link.save()
+        return link
+    link, _ = links.show_previsit_link(visit=visit, actor=actor)
+    clock.move(minutes=5)
+    if state in ("opened", "started", "sent back"):
+        link.opened_at = clock.now
+        link.save()
+    if state in ("started", "sent back"):
+        clock.move(minutes=5)
+        links.save_patient_answers(
+            link=link,
+            values={"how-often": "all-the-time"} if state == "started" else ALL_ANSWERS,
+            expected_version=visit.intake_version,
+            submit=state == "sent back",
+            actor=Actor.through_link(link),
+        )
+    if state == "expired":
+        link.expires_at = clock.now - datetime.timedelta(minutes=1)
+        link.save()
+    if state == "revoked":
+        links.revoke_link(link=link, actor=actor)
+    if state == "locked":
+        link.failed_attempts, link.locked_at = 5, clock.now
+        link.save()
+    if state == "closed":
+        Visit.objects.filter(pk=visit.pk).update(
+            status=Visit.Status.CANCELLED, cancel_reason="The patient is better"
+        )
+    link.refresh_from_db()
+    return link
+
+
+ALL_ANSWERS = {
+    "first-noticed": datetime.date(2026, 1, 5),
+    "episode-length": (5, "seconds"),
+    "how-often": "all-the-time",
+    "muscles-affected": {"calf"},
+    "same-place": True,
+    "pregnant": False,
+    "other-symptoms": {"none-of-these"},
+}
+
+
+@pytest.mark.parametrize(
+    ("state", "wording"),
+    [
+        ("being e-mailed", "The link is being e-mailed to the patient. It works until {expires}."),
+        (
+            "e-mailed",
+            "The link was e-mailed to the patient on {sent}. It works until {expires}.",
+        ),
+        (
+            "could not be sent",
+            "The link could not be e-mailed to the patient.",
+        ),
+        ("shown", "The link was shown to staff to copy on {sent}. It works until {expires}."),
+        (
+            "opened",
+            "The link was shown to staff to copy on {sent}. The patient opened it on {opened}. "
+            "It works until {expires}.",
+        ),
+        (
+            "started",
+            "The link was shown to staff to copy on {sent}. The patient opened it on {opened}. "
+            "The patient has saved some answers and not sent them back yet. "
+            "It works until {expires}.",
+        ),
+        (
+            "sent back",
+            "The link was shown to staff to copy on {sent}. The patient opened it on {opened}. "
+            "The patient sent their answers back on {submitted}.",
+        ),
+        ("expired", "The link was shown to staff to copy on {sent}. It expired on {expires}."),
+        (
+            "revoked",
+            "The link was shown to staff to copy on {sent}. It was revoked on {revoked}. "
+            "Reason: Revoked by staff.",
+        ),
+        (
+            "locked",
+            "The link was shown to staff to copy on {sent}. "
+            "It was locked on {locked} after 5 wrong dates of birth.",
+        ),
+        (
+            "closed",
+            "The link was shown to staff to copy on {sent}. "
+            "It no longer works: the visit is cancelled.",
+        ),
+    ],
+)
+def test_each_state_of_a_link_reads_as_sentences_on_the_visit_page(
+    clock, desk_client, front_desk, upcoming_visit, state, wording
+):
+    link = _link_in_state(state, visit=upcoming_visit, front_desk=front_desk, clock=clock)
+
+    response = desk_client.get(visit_url(upcoming_visit))
+
+    moments = {
+        "sent": link.sent_at,
+        "expires": link.expires_at,
+        "opened": link.opened_at,
+        "submitted": link.submitted_at,
+        "revoked": link.revoked_at,
+        "locked": link.locked_at,
+    }
+    expected = wording.format(**{name: _at(m) for name, m in moments.items() if m})
+    assert link_state(response) == expected
