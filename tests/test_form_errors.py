@@ -166,6 +166,16 @@ def test_the_sign_in_page_shows_a_wrong_password_once(client, front_desk):
     assert_each_message_once(response, "sign in")
 
 
+def test_the_audit_trails_record_number_lookup_shows_its_message_once(
+    client, clinic_admin, sign_in
+):
+    sign_in(client, clinic_admin)
+
+    response = client.post("/staff/audit/", {"record_number": "1234"})
+
+    assert_each_message_once(response, "audit trail: a bad record number")
+
+
 def test_patient_form_pages_show_each_message_once(
     client, link_token, upcoming_visit, intake_data, front_desk
 ):
