@@ -157,6 +157,7 @@ def test_restoring_an_earlier_version_brings_its_content_back_as_a_new_version(
     demo_document["questions"] = demo_document["questions"][:1]
     demo_document["red_flags"] = []
     demo_document["tests"] = demo_document["tests"][:1]
+    demo_document["suggests"] = []
     save_condition(demo_document, by=editor, note="Cut down")
     assert condition.sections.count() == 2
 
