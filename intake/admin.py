@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -403,26 +402,19 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         if formset.model is not TestOrder:
             return super().save_formset(request, form, formset, change)
         visit = form.instance
-        placed = []
         # The admin's change message reads these, whether or not the orders are placed.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        fields = ["test", "reason", "priority", "body_site", "notes"]
         try:
-            with transaction.atomic():
-                for order_form in formset.extra_forms:
-                    if not order_form.has_changed():
-                        continue
-                    data = order_form.cleaned_data
-                    placed.append(
-                        orders.place_order(
-                            visit=visit,
-                            test=data["test"],
-                            actor=request.actor,
-                            reason=data["reason"],
-                            priority=data["priority"],
-                            body_site=data["body_site"],
-                            notes=data["notes"],
-                        )
-                    )
+            placed = orders.place_orders(
+                visit=visit,
+                lines=[
+                    {name: order_form.cleaned_data[name] for name in fields}
+                    for order_form in formset.extra_forms
+                    if order_form.has_changed()
+                ],
+                actor=request.actor,
+            )
         except ValidationError as error:
             self.message_user(
                 request, "No orders were placed: " + " ".join(error.messages), messages.ERROR

@@ -5,6 +5,7 @@ The arithmetic of time spans lives here, so the provider's page, and any page af
 says "3 weeks before the visit" the same way.
 """
 
+import calendar
 from decimal import Decimal
 
 from conditions.models import HistoryQuestion
@@ -23,9 +24,17 @@ def months_between(earlier, later):
     return months - (later.day < earlier.day)
 
 
+def _months_after(day, months):
+    """The same day of the month `months` later (or that month's last day)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    last = calendar.monthrange(year, month)[1]
+    return day.replace(year=year, month=month, day=min(day.day, last))
+
+
 def span(earlier, later):
-    """The time from one date to a later one, in words: "5 days", "3 weeks",
-    "4 months", "2 years and 1 month"."""
+    """The time from one date to a later one, in words: "5 days", "3 weeks and 2 days",
+    "2 months and 4 weeks", "2 years and 1 month"."""
     days = days_between(earlier, later)
     if days < 0:
         raise ValueError("The first date must not be after the second.")
@@ -36,7 +45,8 @@ def span(earlier, later):
         weeks, rest = divmod(days, 7)
         return _count(weeks, "week") + (f" and {_count(rest, 'day')}" if rest else "")
     if months < 12:
-        return _count(months, "month")
+        weeks = days_between(_months_after(earlier, months), later) // 7
+        return _count(months, "month") + (f" and {_count(weeks, 'week')}" if weeks else "")
     years, rest = divmod(months, 12)
     return _count(years, "year") + (f" and {_count(rest, 'month')}" if rest else "")
 
