@@ -93,7 +93,9 @@ def save_note(*, visit, actor, parts, expected_version, sign=False):
             )
         action = AuditEvent.Action.UPDATE
         if note is None:
-            note = ClinicalNote(visit=visit, author=actor.user, version=0)
+            note = ClinicalNote(
+                visit=visit, author=actor.user, version=0, created_at=timezone.now()
+            )
             action = AuditEvent.Action.CREATE
         changed = [name for name in ClinicalNote.PARTS if getattr(note, name) != parts[name]]
         for name, text in parts.items():
@@ -151,7 +153,9 @@ def add_addendum(*, visit, actor, text):
             raise ValidationError(
                 "Addenda are for signed notes: change the note itself while it is a draft."
             )
-        addendum = NoteAddendum(note=note, text=text, signed_by=actor.user)
+        addendum = NoteAddendum(
+            note=note, text=text, signed_by=actor.user, signed_at=timezone.now()
+        )
         addendum.full_clean()
         addendum.save()
         trail.record(
