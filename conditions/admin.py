@@ -125,8 +125,16 @@ class RedFlagRuleInline(admin.TabularInline):
 class ConditionForm(forms.ModelForm):
     class Meta:
         model = Condition
-        fields = ["title", "slug", "definition", "alternative_names", "icd10cm_code"]
-        fields += ["snomed_code", "tests", "suggests"]
+        fields = [
+            "title",
+            "slug",
+            "definition",
+            "alternative_names",
+            "icd10cm_code",
+            "snomed_code",
+            "tests",
+            "suggests",
+        ]
 
     def clean(self):
         cleaned = super().clean()
