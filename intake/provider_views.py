@@ -81,6 +81,7 @@ def _review_page(
             "suggestions": [
                 (suggestion, suggestion.test.pk in ordered) for suggestion in suggestions
             ],
+            "unordered_suggestions": any(s.test.pk not in ordered for s in suggestions),
             "orders": active_orders,
             "note": note,
             "note_form": note_form,
