@@ -31,6 +31,16 @@ FIRST_YEAR, LAST_YEAR = 1900, 2100
 NOTE_PART_LENGTH = 10000
 
 
+def add_workflow_error(form, error):
+    """A workflow's ValidationError on the form: beside the field it names, where the form
+    has that field, else at the top."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, texts in error.message_dict.items():
+        form.add_error(name if name in form.fields else None, texts)
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 

@@ -21,6 +21,7 @@ from .forms import (
     NoteAddendumForm,
     OrderLineFormSet,
     ReviewIntakeForm,
+    add_workflow_error,
 )
 from .models import ClinicalNote, TestOrder
 
@@ -170,7 +171,7 @@ def visit_note(request, pk):
                 )
             return _review_page(request, visit, note_form=form, saved_note=saved, status=409)
         except ValidationError as error:
-            _add_error(form, error)
+            add_workflow_error(form, error)
         else:
             messages.success(request, "Note signed." if signing else "Draft saved.")
             return redirect(_review_url(visit))
@@ -185,14 +186,6 @@ def _as_text(parts):
     )
 
 
-def _add_error(form, error):
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, texts in error.message_dict.items():
-        form.add_error(name if name in form.fields else None, texts)
-
-
 @require_POST
 @login_required
 def visit_note_addendum(request, pk):
@@ -202,10 +195,11 @@ def visit_note_addendum(request, pk):
         try:
             notes.add_addendum(visit=visit, actor=request.actor, text=form.cleaned_data["text"])
         except ValidationError as error:
-            _add_error(form, error)
-            if form.non_field_errors():
+            if not hasattr(error, "error_dict"):
+                # About the note as it is (not signed yet), not about the text typed.
                 messages.error(request, " ".join(error.messages))
                 return redirect(_review_url(visit))
+            add_workflow_error(form, error)
         else:
             messages.success(request, "Addendum added and signed.")
             return redirect(_review_url(visit))

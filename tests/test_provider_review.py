@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -375,6 +376,20 @@ def test_the_database_refuses_to_change_or_delete_an_addendum(provider, flagged_
     ):
         with pytest.raises(IntegrityError, match="An addendum cannot change"), transaction.atomic():
             change()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flush_empties_signed_notes_and_keeps_their_triggers(provider, flagged_visit):
+    note = ClinicalNote.objects.create(
+        visit=flagged_visit, author=provider, signed_by=provider, signed_at=flagged_visit.created_at
+    )
+    NoteAddendum.objects.create(note=note, text="Seen again.", signed_by=provider)
+
+    call_command("flush", interactive=False, verbosity=0)
+
+    assert not ClinicalNote.objects.exists()
+    assert ClinicalNote.SIGNED.installed(connection)
+    assert NoteAddendum.ADDED.installed(connection)
 
 
 # Addenda
