@@ -2,6 +2,7 @@
 note (drafts, signing, addenda), and who may do each."""
 
 import datetime
+import threading
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.actors import Actor
 from audit.models import AuditEvent
+from intake import notes
 from intake.answers import save_answers
 from intake.models import ClinicalNote, NoteAddendum, Visit
 
@@ -390,6 +392,41 @@ def test_flush_empties_signed_notes_and_keeps_their_triggers(provider, flagged_v
     assert not ClinicalNote.objects.exists()
     assert ClinicalNote.SIGNED.installed(connection)
     assert NoteAddendum.ADDED.installed(connection)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_saving_the_first_draft_at_once_give_one_note_and_one_refusal(
+    provider, flagged_visit
+):
+    if connection.vendor == "sqlite":
+        pytest.skip("needs a database whose writers wait for each other")
+    both_ready = threading.Barrier(2)
+    outcomes = []
+
+    def save(plan):
+        try:
+            both_ready.wait()
+            notes.save_note(
+                visit=flagged_visit,
+                actor=Actor.for_user(provider),
+                parts={**NOTE, "plan": plan},
+                expected_version=0,
+            )
+            outcomes.append("saved")
+        except notes.StaleEdit:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    tabs = [threading.Thread(target=save, args=(plan,)) for plan in ("Tab one", "Tab two")]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join()
+
+    assert sorted(outcomes) == ["refused", "saved"]
+    note = ClinicalNote.objects.get(visit=flagged_visit)
+    assert (note.version, note.plan in {"Tab one", "Tab two"}) == (1, True)
 
 
 # Addenda
