@@ -57,10 +57,9 @@ def _review_page(
     suggestions = triage.suggested_tests(
         condition=visit.condition, answers=answers, visit_date=visit_date
     )
+    rows = _answer_rows(visit, answers, visit_date=visit_date)
     reviewed_at = visit.intake_reviewed_at
-    changed_since_review = reviewed_at is not None and any(
-        answer.answered_at > reviewed_at for answer in answers
-    )
+    changed_since_review = any(changed for *_, changed in rows)
     if note is not None and note.is_signed:
         addenda = list(note.addenda.select_related("signed_by"))
         addendum_form = addendum_form or NoteAddendumForm()
@@ -72,7 +71,7 @@ def _review_page(
         "intake/visit_review.html",
         {
             "visit": visit,
-            "rows": _answer_rows(visit, answers, visit_date=visit_date),
+            "rows": rows,
             "changed_since_review": changed_since_review,
             "may_review": request.user.has_perm("intake.review_visit")
             and bool(answers)
@@ -101,7 +100,9 @@ def _answer_rows(visit, answers, *, visit_date):
     by_key = {answer.question_key: answer for answer in answers}
     rows = []
     for question in visit.questions():
-        rows.append((question.wording, by_key.pop(question.key, None)))
+        answer = by_key.pop(question.key, None)
+        # An answer keeps the wording the patient saw.
+        rows.append((answer.wording if answer else question.wording, answer))
     rows += [(answer.wording, answer) for answer in by_key.values()]
     reviewed_at = visit.intake_reviewed_at
     return [
@@ -156,12 +157,9 @@ def visit_note(request, pk):
                 sign=signing,
             )
         except notes.StaleEdit as conflict:
-            form.add_error(None, conflict)
             saved = ClinicalNote.objects.filter(visit=visit).first()
-            # Saving again from here saves over the note as it now is, knowingly.
-            form.data = form.data.copy()
-            form.data["version"] = saved.version
-            if saved.is_signed:
+            if saved is not None and saved.is_signed:
+                # What was typed waits in the addendum box.
                 messages.error(request, " ".join(conflict.messages))
                 return _review_page(
                     request,
@@ -169,6 +167,10 @@ def visit_note(request, pk):
                     addendum_form=NoteAddendumForm(initial={"text": _as_text(form.parts)}),
                     status=409,
                 )
+            form.add_error(None, conflict)
+            # Saving again from here saves over the note as it now is, knowingly.
+            form.data = form.data.copy()
+            form.data["version"] = saved.version if saved else 0
             return _review_page(request, visit, note_form=form, saved_note=saved, status=409)
         except ValidationError as error:
             add_workflow_error(form, error)

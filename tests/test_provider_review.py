@@ -341,6 +341,14 @@ def test_a_save_from_a_stale_page_is_refused_and_the_text_typed_kept(
     assert response.context["note_form"].data["version"] == 1
 
 
+def test_a_tampered_version_is_refused_without_losing_the_text(provider_client, flagged_visit):
+    response = save_note(provider_client, flagged_visit, version=7, plan="Typed here.")
+
+    assert response.status_code == 409
+    assert "Typed here." in response.text
+    assert not ClinicalNote.objects.exists()
+
+
 def test_an_over_long_part_is_refused_beside_its_field(provider_client, flagged_visit):
     response = save_note(provider_client, flagged_visit, plan="x" * 10001)
 
