@@ -237,6 +237,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "arrival",
         "status_reasons",
         "created_by",
+        "review_link",
         "print_link",
         "record_changes",
     ]
@@ -253,6 +254,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
                     "status_reasons",
                     "provider",
                     "created_by",
+                    "review_link",
                     "print_link",
                 ]
             },
@@ -373,6 +375,13 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
             visit.history.all(),
             Answer.history.filter(visit_id=visit.pk),
             TestOrder.history.filter(visit_id=visit.pk),
+        )
+
+    @admin.display(description="Provider's review")
+    def review_link(self, visit):
+        return format_html(
+            '<a href="{}">Intake review, clinical note and suggested tests</a>',
+            reverse("intake:visit-review", args=[visit.pk]),
         )
 
     @admin.display(description="Print")

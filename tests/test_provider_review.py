@@ -116,8 +116,9 @@ def test_reading_the_page_is_audited_with_the_patient(provider_client, provider,
     )
 
 
-def test_today_and_the_visit_page_link_providers_to_the_page(provider_client, flagged_visit):
-    for url in ["/staff/", page_url(flagged_visit)]:
+def test_today_and_the_visit_pages_link_providers_to_the_page(provider_client, flagged_visit):
+    admin_page = f"/admin/intake/visit/{flagged_visit.pk}/change/"
+    for url in ["/staff/", page_url(flagged_visit), admin_page]:
         assert f'href="{review_url(flagged_visit)}"' in provider_client.get(url).text, url
 
 
