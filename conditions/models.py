@@ -42,6 +42,14 @@ class Condition(models.Model):
         related_name="conditions",
         help_text="Tests that may be ordered for visits of this condition.",
     )
+    suggests = models.ManyToManyField(
+        "OrderableTest",
+        blank=True,
+        related_name="+",
+        verbose_name="suggested tests",
+        help_text="Tests the provider's page suggests for every visit of this condition "
+        "(from its orderable tests).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -264,6 +272,14 @@ class RedFlagRule(models.Model):
     )
     message = models.CharField(
         max_length=200, help_text="What clinicians see, e.g. “Reports weakness”."
+    )
+    suggests = models.ManyToManyField(
+        "OrderableTest",
+        blank=True,
+        related_name="+",
+        verbose_name="suggested tests",
+        help_text="Tests the provider's page suggests when this flag is raised "
+        "(from the condition's orderable tests).",
     )
     position = models.PositiveIntegerField(default=0)
 

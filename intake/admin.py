@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -238,6 +237,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "arrival",
         "status_reasons",
         "created_by",
+        "review_link",
         "print_link",
         "record_changes",
     ]
@@ -254,6 +254,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
                     "status_reasons",
                     "provider",
                     "created_by",
+                    "review_link",
                     "print_link",
                 ]
             },
@@ -376,6 +377,13 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
             TestOrder.history.filter(visit_id=visit.pk),
         )
 
+    @admin.display(description="Provider's review")
+    def review_link(self, visit):
+        return format_html(
+            '<a href="{}">Intake review, clinical note and suggested tests</a>',
+            reverse("intake:visit-review", args=[visit.pk]),
+        )
+
     @admin.display(description="Print")
     def print_link(self, visit):
         return format_html(
@@ -403,26 +411,19 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         if formset.model is not TestOrder:
             return super().save_formset(request, form, formset, change)
         visit = form.instance
-        placed = []
         # The admin's change message reads these, whether or not the orders are placed.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        fields = ["test", "reason", "priority", "body_site", "notes"]
         try:
-            with transaction.atomic():
-                for order_form in formset.extra_forms:
-                    if not order_form.has_changed():
-                        continue
-                    data = order_form.cleaned_data
-                    placed.append(
-                        orders.place_order(
-                            visit=visit,
-                            test=data["test"],
-                            actor=request.actor,
-                            reason=data["reason"],
-                            priority=data["priority"],
-                            body_site=data["body_site"],
-                            notes=data["notes"],
-                        )
-                    )
+            placed = orders.place_orders(
+                visit=visit,
+                lines=[
+                    {name: order_form.cleaned_data[name] for name in fields}
+                    for order_form in formset.extra_forms
+                    if order_form.has_changed()
+                ],
+                actor=request.actor,
+            )
         except ValidationError as error:
             self.message_user(
                 request, "No orders were placed: " + " ".join(error.messages), messages.ERROR

@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from audit import append_only
 from audit.history import KeepsHistory, kept_versions
 from conditions.models import Condition, HistoryQuestion, OrderableTest
 
@@ -430,6 +431,15 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
     intake_version = models.PositiveIntegerField(
         default=0, help_text="Goes up with every intake save, so concurrent saves conflict."
     )
+    intake_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="intake reviewed by",
+    )
+    intake_reviewed_at = models.DateTimeField("intake reviewed at", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -441,7 +451,10 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
 
     class Meta:
         ordering = ["scheduled_at", "id"]
-        permissions = [("close_visit", "Can close a visit")]
+        permissions = [
+            ("close_visit", "Can close a visit"),
+            ("review_visit", "Can mark a visit's intake as reviewed"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="cancelled") | ~Q(cancel_reason=""),
@@ -454,6 +467,11 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
             models.CheckConstraint(
                 condition=~Q(status="did_not_attend") | Q(checked_in_at__isnull=True),
                 name="absent_visit_has_no_arrival_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(intake_reviewed_by__isnull=True, intake_reviewed_at__isnull=True)
+                | Q(intake_reviewed_by__isnull=False, intake_reviewed_at__isnull=False),
+                name="reviewed_intake_has_reviewer_and_time",
             ),
         ]
 
@@ -810,6 +828,86 @@ class OrderAddendum(models.Model):
 
     def __str__(self):
         return f"Addendum to {self.order} by {self.added_by}"
+
+
+class ClinicalNote(models.Model):
+    """The provider's note of a visit: history, examination, assessment and plan.
+
+    Saved as a draft as often as wanted, then signed; once signed the database itself
+    refuses to change or delete it (SIGNED), and anything more is a NoteAddendum.
+    `version` goes up with every save, so a save from a page loaded before another is
+    refused. Workflows in intake.notes.
+    """
+
+    PARTS = ["clinical_history", "examination", "assessment", "plan"]
+
+    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="clinical_note")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    clinical_history = models.TextField("history", blank=True)
+    examination = models.TextField(blank=True)
+    assessment = models.TextField(blank=True)
+    plan = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    SIGNED = append_only.Guard(
+        name="signed_clinical_note",
+        table="intake_clinicalnote",
+        message="A signed clinical note cannot change",
+        locked="OLD.signed_at IS NOT NULL",
+    )
+
+    class Meta:
+        permissions = [("sign_clinicalnote", "Can sign a clinical note")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(signed_by__isnull=True, signed_at__isnull=True)
+                | Q(signed_by__isnull=False, signed_at__isnull=False),
+                name="signed_note_has_signer_and_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Clinical note on {self.visit}"
+
+    @property
+    def is_signed(self):
+        return self.signed_at is not None
+
+    @property
+    def is_empty(self):
+        return not any(getattr(self, part).strip() for part in self.PARTS)
+
+
+class NoteAddendum(models.Model):
+    """Text added to a signed clinical note, signed as it is saved; never changed after
+    (the database refuses, ADDED)."""
+
+    note = models.ForeignKey(ClinicalNote, on_delete=models.PROTECT, related_name="addenda")
+    text = models.TextField()
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(default=timezone.now)
+
+    ADDED = append_only.Guard(
+        name="note_addendum",
+        table="intake_noteaddendum",
+        message="An addendum cannot change",
+    )
+
+    class Meta:
+        ordering = ["signed_at", "id"]
+        verbose_name_plural = "note addenda"
+        constraints = [models.CheckConstraint(condition=~Q(text=""), name="note_addendum_has_text")]
+
+    def __str__(self):
+        return f"Addendum to {self.note} by {self.signed_by}"
 
 
 class PreVisitLink(models.Model):

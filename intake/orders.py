@@ -60,6 +60,13 @@ def place_order(
     return order
 
 
+def place_orders(*, visit, lines, actor):
+    """Place one order per line (place_order's keyword arguments but the visit and the
+    actor): all of them, or, if any is refused, none."""
+    with transaction.atomic():
+        return [place_order(visit=visit, actor=actor, **line) for line in lines]
+
+
 def schedule_order(*, order, actor):
     return _transition(
         order,

@@ -31,6 +31,7 @@ from .forms import (
     RescheduleForm,
     UndoMergeForm,
     VisitForm,
+    add_workflow_error,
 )
 from .merges import (
     MergeConflict,
@@ -205,7 +206,7 @@ def patient_edit(request, pk):
             form.data = form.data.copy()
             form.data["edit_stamp"] = saved_now.edit_stamp
         except ValidationError as error:
-            _add_error(form, error)
+            add_workflow_error(form, error)
         else:
             messages.success(request, "Details corrected." if changed else "Nothing was changed.")
             return redirect(patient)
@@ -217,16 +218,6 @@ def patient_edit(request, pk):
         {"patient": saved_now or patient, "form": form, "saved_now": saved_now},
         status=409 if saved_now is not None else 200,
     )
-
-
-def _add_error(form, error):
-    """A workflow's ValidationError on the form: beside the field it names, where the form
-    has that field, else at the top."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, messages_ in error.message_dict.items():
-        form.add_error(name if name in form.fields else None, messages_)
 
 
 @login_required

@@ -520,3 +520,34 @@ def test_content_editors_may_edit_red_flag_rules(editor):
     assert editor.has_perm("conditions.change_redflagrule")
     assert editor.has_perm("conditions.add_redflagrule")
     assert editor.has_perm("conditions.delete_redflagrule")
+
+
+def test_editor_sets_the_tests_a_condition_and_a_red_flag_suggest(editor_client, condition):
+    emg, ct_brain = (OrderableTest.objects.get(slug=slug) for slug in ("emg", "ct-brain"))
+    data = form_data(editor_client.get(change_url(condition)))
+    data["suggests"] = [str(emg.pk)]
+    weakness = prefix_where(data, "message", "Reports weakness")
+    data[f"{weakness}-suggests"] = [str(ct_brain.pk)]
+
+    response = editor_client.post(change_url(condition), data)
+
+    assert response.status_code == 302
+    document = export_condition(condition)
+    assert document["suggests"] == ["emg"]
+    flag = next(rule for rule in document["red_flags"] if rule["message"] == "Reports weakness")
+    assert flag["suggests"] == ["ct-brain"]
+
+
+def test_a_suggested_test_must_be_one_of_the_conditions_tests(editor_client, condition):
+    creatine_kinase = OrderableTest.objects.create(
+        slug="creatine-kinase", name="Creatine kinase (CK)", kind=OrderableTest.Kind.BLOOD
+    )
+    data = form_data(editor_client.get(change_url(condition)))
+    data["suggests"].append(str(creatine_kinase.pk))
+
+    response = editor_client.post(change_url(condition), data)
+
+    assert response.status_code == 200
+    assert "Suggest only the condition" in response.text
+    assert "Creatine kinase (CK)" in str(response.context["adminform"].form.errors["suggests"])
+    assert creatine_kinase not in condition.suggests.all()
