@@ -126,7 +126,7 @@ class PatientAdmin(AuditedReadsMixin, admin.ModelAdmin):
 class TestOrderInlineForm(forms.ModelForm):
     class Meta:
         model = TestOrder
-        fields = ["test", "priority", "body_site", "reason", "notes"]
+        fields = ["test", "priority", "body_site", "side", "limb", "reason", "notes"]
         widgets = {
             "reason": forms.Textarea(attrs={"rows": 4, "cols": 40}),
             "notes": forms.Textarea(attrs={"rows": 4, "cols": 30}),
@@ -139,7 +139,7 @@ class TestOrderInline(admin.TabularInline):
     model = TestOrder
     form = TestOrderInlineForm
     extra = 0
-    fields = ["test", "priority", "body_site", "reason", "notes", "order_status"]
+    fields = ["test", "priority", "body_site", "side", "limb", "reason", "notes", "order_status"]
     readonly_fields = ["order_status"]
     show_change_link = True
     verbose_name = "test order"
@@ -420,6 +420,8 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
                             reason=data["reason"],
                             priority=data["priority"],
                             body_site=data["body_site"],
+                            side=data["side"],
+                            limb=data["limb"],
                             notes=data["notes"],
                         )
                     )
@@ -521,14 +523,14 @@ class ResultForm(OrderStepForm):
 
     def clean(self):
         cleaned = super().clean()
-        # A value or a date the form could not read is reported already, beside its field.
-        if {"result_value", "performed_on"}.isdisjoint(self.errors):
+        # A value the form could not read is reported already, beside its field. The
+        # date performed is checked by TestOrder.clean, which the form runs.
+        if "result_value" not in self.errors:
             try:
                 orders.check_result(
                     text=cleaned.get("result_text", ""),
                     value=cleaned.get("result_value"),
                     unit=cleaned.get("result_unit", ""),
-                    performed_on=cleaned.get("performed_on"),
                 )
             except ValidationError as error:
                 self.add_error(None, error)
@@ -613,6 +615,8 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "test_code",
         "priority",
         "body_site",
+        "side",
+        "limb",
         "reason",
         "notes",
         "status",
