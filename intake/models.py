@@ -697,6 +697,8 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
         Status.REVIEWED: set(),
         Status.CANCELLED: set(),
     }
+    AWAITING_RESULT = {Status.ORDERED, Status.SCHEDULED}
+    HAS_RESULT = {Status.RESULTED, Status.REVIEWED}
     WORKFLOW_SUBJECT = "An order"
     # The body sites an order may name, by the catalog test's body site.
     SITES_FOR_TEST = {
@@ -802,6 +804,21 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
         return (
             OrderableTest.CodeSystem(self.test_code_system).label if self.test_code_system else ""
         )
+
+    @property
+    def awaits_result(self):
+        return self.status in self.AWAITING_RESULT
+
+    @property
+    def has_result(self):
+        return self.status in self.HAS_RESULT
+
+    @property
+    def result_value_display(self):
+        """The result value with its unit, without trailing zeros: "3.1 mmol/L"."""
+        if self.result_value is None:
+            return ""
+        return f"{self.result_value.normalize():f} {self.result_unit}"
 
     @property
     def site_display(self):

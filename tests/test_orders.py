@@ -641,7 +641,7 @@ def test_the_print_page_has_a_summary_and_one_requisition_page_per_active_order(
 
     response = client.get(print_page(flagged_visit))
 
-    pages = re.findall(r'<section class="print-page[^"]*">(.*?)</section>', response.text, re.S)
+    pages = printed_pages(response)
     assert len(pages) == 3
     summary, *requisitions = pages
     first, second = sorted(requisitions, key=lambda page: "MRI" in page)
@@ -659,6 +659,101 @@ def test_the_print_page_has_a_summary_and_one_requisition_page_per_active_order(
     assert f"<td>{emg.pk}</td>" in first
     assert "MRI scan of the spine" in second
     assert "Cervical spine (neck)" in second
+
+
+def printed_pages(response):
+    return re.findall(r'<section class="print-page[^"]*">(.*?)</section>', response.text, re.S)
+
+
+def test_every_printed_page_carries_the_clinic_and_the_reason_code(
+    client, provider, visit, sign_in, settings
+):
+    settings.CLINIC_NAME = "Lakeside Nerve & Muscle Clinic"
+    settings.CLINIC_ADDRESS = "9 Harbour Street, Port Ellen"
+    settings.CLINIC_PHONE = "555-0199"
+    place(visit, provider, "emg", side="right", limb="leg")
+    place(visit, provider, "thyroid-function")
+    sign_in(client, provider)
+
+    pages = printed_pages(client.get(print_page(visit)))
+
+    assert len(pages) == 3
+    for page in pages:
+        assert "Lakeside Nerve &amp; Muscle Clinic" in page
+        assert "9 Harbour Street, Port Ellen" in page
+        assert "Phone 555-0199" in page
+        assert '<span class="reason-code">R25.3</span> Fasciculation (ICD-10-CM)' in page
+
+
+def test_a_requisition_says_the_side_and_limb_or_the_region(client, provider, visit, sign_in):
+    place(visit, provider, "nerve-conduction-studies", side="both", limb="arm")
+    place(visit, provider, "mri-spine", body_site="thoracic-spine")
+    sign_in(client, provider)
+
+    summary, *requisitions = printed_pages(client.get(print_page(visit)))
+
+    nerves, mri = sorted(requisitions, key=lambda page: "MRI" in page)
+    assert '<th scope="row">Side</th><td>Both sides</td>' in nerves
+    assert '<th scope="row">Limb</th><td>Arm (upper limb)</td>' in nerves
+    assert '<th scope="row">Region</th>' not in nerves
+    assert '<th scope="row">Region</th><td>Thoracic spine (upper back)</td>' in mri
+    assert '<th scope="row">Side</th>' not in mri
+    assert "Nerve conduction studies (Both arms)" in summary
+
+
+def test_the_results_so_far_are_printed_and_done_tests_get_no_requisition(
+    client, provider, visit, sign_in, clock
+):
+    actor = Actor.for_user(provider)
+    potassium = place(visit, provider, "electrolytes-panel")
+    orders.record_result(
+        order=potassium,
+        actor=actor,
+        text="Potassium low.",
+        value=Decimal("3.10"),
+        unit="mmol/L",
+        abnormal=True,
+        performed_on=timezone.localdate(),
+    )
+    emg = place(visit, provider, "emg", side="left", limb="leg")
+    orders.record_result(order=emg, actor=actor, text="Benign fasciculations in the left calf.")
+    orders.review_result(order=emg, actor=actor, comment="Reassured.")
+    place(visit, provider, "thyroid-function")
+    sign_in(client, provider)
+
+    summary, *requisitions = printed_pages(client.get(print_page(visit)))
+
+    assert len(requisitions) == 1
+    assert "Thyroid function (TSH)" in requisitions[0]
+    for page in (summary, requisitions[0]):
+        rows = re.findall(
+            r"<tr>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>",
+            page.split("Results so far")[1],
+            re.S,
+        )
+        assert rows == [
+            (
+                "Electrolytes panel",
+                timezone.localdate().strftime("%-d %b %Y"),
+                "Potassium low.<br>3.1 mmol/L <strong>(abnormal)</strong>",
+            ),
+            ("Electromyogram (EMG) (Left leg)", "—", "Benign fasciculations in the left calf."),
+        ]
+    assert "Reassured." in summary
+    assert "Not yet reviewed" in summary
+
+
+def test_the_print_button_prints_through_a_script_file(client, provider, visit, sign_in):
+    sign_in(client, provider)
+
+    response = client.get(print_page(visit))
+
+    assert '<button type="button" class="btn btn-primary" data-print>Print</button>' in (
+        response.text
+    )
+    assert '<script src="/static/js/print.js" defer></script>' in response.text
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", response.text)  # no inline script
+    assert "script-src 'self'" in response["Content-Security-Policy"]
 
 
 def test_the_print_page_uses_the_print_stylesheet(client, provider, visit, sign_in):
@@ -699,7 +794,7 @@ def test_front_desk_reach_the_print_page_from_the_visit_page(desk_client, visit)
 
 
 def test_the_print_page_runs_as_many_queries_for_six_orders_as_for_one(
-    client, provider, visit, sign_in
+    client, provider, colleague, visit, sign_in
 ):
     sign_in(client, provider)
 
@@ -714,5 +809,10 @@ def test_the_print_page_runs_as_many_queries_for_six_orders_as_for_one(
     for slug in ("thyroid-function", "ct-brain", "mri-brain"):
         place(visit, provider, slug)
     place(visit, provider, "ct-spine", body_site="whole-spine")
+    # Results by two people, one reviewed by a third: still no query per order.
+    resulted, reviewed = visit.test_orders.filter(test__kind="imaging")[:2]
+    orders.record_result(order=resulted, actor=Actor.for_user(provider), text="Normal.")
+    orders.record_result(order=reviewed, actor=Actor.for_user(colleague), text="Normal.")
+    orders.review_result(order=reviewed, actor=Actor.for_user(provider), comment="Fine.")
 
     assert queries() == one
