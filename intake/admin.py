@@ -132,6 +132,13 @@ class TestOrderInlineForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 4, "cols": 30}),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A dash for "none" keeps the columns narrow enough for every one to show.
+        for name in ("body_site", "side", "limb"):
+            field = self.fields[name]
+            field.choices = [("", "—"), *field.choices[1:]]
+
 
 class TestOrderInline(admin.TabularInline):
     """Existing orders read-only with a link to their page; new ones placed in bulk."""

@@ -687,8 +687,8 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
         BOTH = "both", "Both sides"
 
     class Limb(models.TextChoices):
-        ARM = "arm", "Arm (upper limb)"
-        LEG = "leg", "Leg (lower limb)"
+        ARM = "arm", "Arm"
+        LEG = "leg", "Leg"
 
     TRANSITIONS = {
         Status.ORDERED: {Status.SCHEDULED, Status.RESULTED, Status.CANCELLED},

@@ -694,7 +694,7 @@ def test_a_requisition_says_the_side_and_limb_or_the_region(client, provider, vi
 
     nerves, mri = sorted(requisitions, key=lambda page: "MRI" in page)
     assert '<th scope="row">Side</th><td>Both sides</td>' in nerves
-    assert '<th scope="row">Limb</th><td>Arm (upper limb)</td>' in nerves
+    assert '<th scope="row">Limb</th><td>Arm</td>' in nerves
     assert '<th scope="row">Region</th>' not in nerves
     assert '<th scope="row">Region</th><td>Thoracic spine (upper back)</td>' in mri
     assert '<th scope="row">Side</th>' not in mri

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             name="limb",
             field=models.CharField(
                 blank=True,
-                choices=[("arm", "Arm (upper limb)"), ("leg", "Leg (lower limb)")],
+                choices=[("arm", "Arm"), ("leg", "Leg")],
                 max_length=10,
             ),
         ),
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             name="limb",
             field=models.CharField(
                 blank=True,
-                choices=[("arm", "Arm (upper limb)"), ("leg", "Leg (lower limb)")],
+                choices=[("arm", "Arm"), ("leg", "Leg")],
                 max_length=10,
             ),
         ),

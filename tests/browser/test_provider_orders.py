@@ -52,14 +52,17 @@ def test_a_provider_orders_tests_results_one_and_signs_it_off(
     page.locator("#id_test_orders-0-priority").select_option(label="Urgent")
     page.locator("#id_test_orders-1-test").select_option(label=NCS)
     page.locator("#id_test_orders-1-side").select_option(label="Left")
-    page.locator("#id_test_orders-1-limb").select_option(label="Leg (lower limb)")
+    page.locator("#id_test_orders-1-limb").select_option(label="Leg")
     # The EMG's side and limb are forgotten at first: the page says so beside them.
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Say which side: left, right or both.")).to_be_visible()
     expect(page.get_by_text("Say which limb: arm or leg.")).to_be_visible()
     assert not TestOrder.objects.exists()
     page.locator("#id_test_orders-0-side").select_option(label="Both sides")
-    page.locator("#id_test_orders-0-limb").select_option(label="Leg (lower limb)")
+    page.locator("#id_test_orders-0-limb").select_option(label="Leg")
+    # Every column in view, without scrolling the orders sideways.
+    rows = page.locator("#test_orders-group .wrapper")
+    assert rows.evaluate("rows => rows.scrollWidth <= rows.clientWidth")
     reason = page.locator("#id_test_orders-1-reason").input_value()
     assert "Reports weakness" in reason
     screenshot("provider-visit-change")
@@ -115,7 +118,7 @@ def test_a_printed_requisition_says_side_and_limb_and_takes_a_page_of_its_own(
     requisition = page.locator("section.requisition")
     expect(requisition).to_have_count(1)  # the nerve studies have their result
     expect(requisition.get_by_role("row", name="Side Left")).to_be_visible()
-    expect(requisition.get_by_role("row", name="Limb Leg (lower limb)")).to_be_visible()
+    expect(requisition.get_by_role("row", name="Limb Leg")).to_be_visible()
     expect(requisition.get_by_text("R25.3")).to_be_visible()
     expect(requisition.locator(".results-so-far")).to_contain_text("Normal sural")
     page.get_by_role("button", name="Print").click()
@@ -150,7 +153,7 @@ def test_a_printed_requisition_says_side_and_limb_and_takes_a_page_of_its_own(
     assert "Visit summary" not in requisition_page
     assert "Test requisition" in requisition_page
     assert re.search(r"Side\s+Left", requisition_page)
-    assert re.search(r"Limb\s+Leg \(lower limb\)", requisition_page)
+    assert re.search(r"Limb\s+Leg", requisition_page)
     assert re.search(r"Reason code\s+R25\.3 Fasciculation", requisition_page)
     assert emg.test_name in requisition_page
     assert "Staff sign in" not in text and "Sign out" not in text
