@@ -591,6 +591,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
     list_display = [
         "ordered",
         "test_name",
+        "site",
         "patient",
         "priority",
         "status_and_flag",
@@ -652,6 +653,10 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
     @admin.display(description="Ordered", ordering="ordered_at")
     def ordered(self, order):
         return date_format(timezone.localtime(order.ordered_at), "j M Y H:i")
+
+    @admin.display(description="Where")
+    def site(self, order):
+        return order.site_display or "—"
 
     @admin.display(description="Patient", ordering="visit__patient__family_name")
     def patient(self, order):

@@ -821,6 +821,11 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
         return f"{self.result_value.normalize():f} {self.result_unit}"
 
     @property
+    def test_and_site(self):
+        """The test as ordered, with where it is done: "Electromyogram (EMG) (Left leg)"."""
+        return f"{self.test_name} ({self.site_display})" if self.site_display else self.test_name
+
+    @property
     def site_display(self):
         """Where the test is done, as the pages print it: "Cervical spine (neck)",
         "Left arm", "Both legs"; blank for a test not done on a site."""

@@ -136,8 +136,9 @@ class TestOrderFactory(factory.django.DjangoModelFactory):
     test_name = factory.SelfAttribute("test.name")
     test_code_system = factory.SelfAttribute("test.code_system")
     test_code = factory.SelfAttribute("test.code")
-    side = TestOrder.Side.BOTH
-    limb = TestOrder.Limb.LEG
+    # Both legs, for a test that asks for side and limb (as the EMG does).
+    side = factory.LazyAttribute(lambda order: "both" if order.test.asks_side_and_limb else "")
+    limb = factory.LazyAttribute(lambda order: "leg" if order.test.asks_side_and_limb else "")
     reason = "Twitching in both calves for three months."
     ordered_by = factory.SubFactory(UserFactory)
     ordered_at = factory.LazyFunction(timezone.now)

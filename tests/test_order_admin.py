@@ -294,8 +294,6 @@ def test_side_limb_and_region_are_shown_on_the_visit_and_order_pages(
         visit=visit,
         ordered_by=provider,
         test=visit.condition.tests.get(slug="mri-spine"),
-        side="",
-        limb="",
         body_site="cervical-spine",
     )
 
@@ -324,6 +322,11 @@ def test_side_limb_and_region_are_shown_on_the_visit_and_order_pages(
         if line.is_readonly
     }
     assert (fields["side"], fields["limb"]) == ("Left", "Arm")
+    worklist = provider_client.get(ORDERS).text
+    assert sorted(re.findall(r'<td class="field-site">(.*?)</td>', worklist)) == [
+        "Cervical spine (neck)",
+        "Left arm",
+    ]
 
 
 def test_orders_already_placed_are_read_only_on_the_visit_page(provider_client, provider, visit):
@@ -769,7 +772,7 @@ def test_cancelling_in_bulk_first_asks_for_a_reason(provider_client, worklist):
 
     assert response.status_code == 200
     assert "Reason for cancelling" in response.text
-    assert f"{EMG}: Mara Lindqvist (Ordered)" in response.text
+    assert f"{EMG} (Both legs): Mara Lindqvist (Ordered)" in response.text
     assert TestOrder.objects.filter(status="cancelled").count() == 1  # the MRI, from before
 
 
