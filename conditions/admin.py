@@ -160,7 +160,7 @@ class ConditionAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["title", "slug", ("status", "published_at", "updated_at")]}),
         ("Page opening", {"fields": ["definition", "alternative_names"]}),
-        ("Codes", {"fields": [("icd10cm_code", "snomed_code")]}),
+        ("Codes", {"fields": [("icd10cm_code", "icd10cm_title"), "snomed_code"]}),
         ("Orderable tests", {"fields": ["tests", "suggests"]}),
     ]
     inlines = [SectionInline, HistoryQuestionInline, RedFlagRuleInline]
@@ -292,8 +292,8 @@ def _as_lines(document):
 
 @admin.register(OrderableTest)
 class OrderableTestAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "body_site", "code_system", "code"]
-    list_filter = ["kind", "body_site", "code_system"]
+    list_display = ["name", "kind", "body_site", "asks_side_and_limb", "code_system", "code"]
+    list_filter = ["kind", "body_site", "asks_side_and_limb", "code_system"]
     search_fields = ["name", "code", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["record_changes"]

@@ -22,7 +22,7 @@ from .models import (
 
 FORMAT = "clinic-condition/1"
 
-CONDITION_FIELDS = ["title", "slug", "definition", "icd10cm_code", "snomed_code"]
+CONDITION_FIELDS = ["title", "slug", "definition", "icd10cm_code", "icd10cm_title", "snomed_code"]
 SECTION_FIELDS = ["kind", "heading", "body"]
 QUESTION_FIELDS = [
     "key",
@@ -35,7 +35,16 @@ QUESTION_FIELDS = [
     "max_age",
 ]
 RED_FLAG_FIELDS = ["kind", "choice", "days", "message"]
-TEST_FIELDS = ["slug", "name", "kind", "body_site", "code_system", "code", "description"]
+TEST_FIELDS = [
+    "slug",
+    "name",
+    "kind",
+    "body_site",
+    "code_system",
+    "code",
+    "description",
+    "asks_side_and_limb",
+]
 
 
 def export_condition(condition):
@@ -197,8 +206,8 @@ def _save_tests(test_docs):
     for test_doc in test_docs:
         test = OrderableTest.objects.filter(slug=test_doc["slug"]).first()
         if test is None:
-            test = OrderableTest()
-            for field in TEST_FIELDS:
+            test = OrderableTest(asks_side_and_limb=bool(test_doc.get("asks_side_and_limb")))
+            for field in TEST_FIELDS[:-1]:
                 setattr(test, field, test_doc.get(field) or "")
             _validated_save(test, f"test “{test_doc['slug']}”")
         tests.append(test)

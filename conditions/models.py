@@ -33,7 +33,18 @@ class Condition(models.Model):
         blank=True, help_text="Opening paragraph. Simple formatting is allowed."
     )
     alternative_names = models.TextField(blank=True, help_text="One name per line.")
-    icd10cm_code = models.CharField("ICD-10-CM code", max_length=10, blank=True)
+    icd10cm_code = models.CharField(
+        "ICD-10-CM code",
+        max_length=10,
+        blank=True,
+        help_text="The reason code printed on requisitions, e.g. R25.3.",
+    )
+    icd10cm_title = models.CharField(
+        "ICD-10-CM title",
+        max_length=200,
+        blank=True,
+        help_text="The code's title in ICD-10-CM, e.g. Fasciculation.",
+    )
     snomed_code = models.CharField("SNOMED CT code", max_length=20, blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
     tests = models.ManyToManyField(
@@ -357,6 +368,12 @@ class OrderableTest(KeepsHistory, models.Model):
     code_system = models.CharField(max_length=40, choices=CodeSystem, blank=True)
     code = models.CharField(max_length=20, blank=True)
     description = models.TextField(blank=True)
+    asks_side_and_limb = models.BooleanField(
+        "asks for side and limb",
+        default=False,
+        help_text="Orders must say which side (left, right or both) and which limb (arm or "
+        "leg), as for EMG and nerve conduction studies.",
+    )
 
     history = kept_versions()
 

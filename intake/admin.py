@@ -125,11 +125,18 @@ class PatientAdmin(AuditedReadsMixin, admin.ModelAdmin):
 class TestOrderInlineForm(forms.ModelForm):
     class Meta:
         model = TestOrder
-        fields = ["test", "priority", "body_site", "reason", "notes"]
+        fields = ["test", "priority", "body_site", "side", "limb", "reason", "notes"]
         widgets = {
             "reason": forms.Textarea(attrs={"rows": 4, "cols": 40}),
             "notes": forms.Textarea(attrs={"rows": 4, "cols": 30}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A dash for "none" keeps the columns narrow enough for every one to show.
+        for name in ("body_site", "side", "limb"):
+            field = self.fields[name]
+            field.choices = [("", "—"), *field.choices[1:]]
 
 
 class TestOrderInline(admin.TabularInline):
@@ -138,7 +145,7 @@ class TestOrderInline(admin.TabularInline):
     model = TestOrder
     form = TestOrderInlineForm
     extra = 0
-    fields = ["test", "priority", "body_site", "reason", "notes", "order_status"]
+    fields = ["test", "priority", "body_site", "side", "limb", "reason", "notes", "order_status"]
     readonly_fields = ["order_status"]
     show_change_link = True
     verbose_name = "test order"
@@ -413,7 +420,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         visit = form.instance
         # The admin's change message reads these, whether or not the orders are placed.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        fields = ["test", "reason", "priority", "body_site", "notes"]
+        fields = ["test", "reason", "priority", "body_site", "side", "limb", "notes"]
         try:
             placed = orders.place_orders(
                 visit=visit,
@@ -522,14 +529,14 @@ class ResultForm(OrderStepForm):
 
     def clean(self):
         cleaned = super().clean()
-        # A value or a date the form could not read is reported already, beside its field.
-        if {"result_value", "performed_on"}.isdisjoint(self.errors):
+        # A value the form could not read is reported already, beside its field. The
+        # date performed is checked by TestOrder.clean, which the form runs.
+        if "result_value" not in self.errors:
             try:
                 orders.check_result(
                     text=cleaned.get("result_text", ""),
                     value=cleaned.get("result_value"),
                     unit=cleaned.get("result_unit", ""),
-                    performed_on=cleaned.get("performed_on"),
                 )
             except ValidationError as error:
                 self.add_error(None, error)
@@ -583,6 +590,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
     list_display = [
         "ordered",
         "test_name",
+        "site",
         "patient",
         "priority",
         "status_and_flag",
@@ -614,6 +622,8 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "test_code",
         "priority",
         "body_site",
+        "side",
+        "limb",
         "reason",
         "notes",
         "status",
@@ -642,6 +652,10 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
     @admin.display(description="Ordered", ordering="ordered_at")
     def ordered(self, order):
         return date_format(timezone.localtime(order.ordered_at), "j M Y H:i")
+
+    @admin.display(description="Where")
+    def site(self, order):
+        return order.site_display or "—"
 
     @admin.display(description="Patient", ordering="visit__patient__family_name")
     def patient(self, order):

@@ -867,7 +867,8 @@ class ChooseTestsForm(forms.Form):
 
 class OrderLineForm(forms.Form):
     """One test of an order form: whether to order it after all, how urgently, why, and
-    the fields its test needs (the part of the spine for a spine scan)."""
+    the fields its test needs (the part of the spine for a spine scan, the side and limb
+    for EMG and nerve conduction studies)."""
 
     include = forms.BooleanField(label="Order this test", required=False, initial=True)
     priority = forms.ChoiceField(choices=TestOrder.Priority, initial=TestOrder.Priority.ROUTINE)
@@ -897,6 +898,13 @@ class OrderLineForm(forms.Form):
                 + [(site.value, site.label) for site in TestOrder.BodySite if site in sites],
                 required=False,
             )
+        if test.asks_side_and_limb:
+            self.fields["side"] = forms.ChoiceField(
+                label="Side", choices=[("", "Choose…"), *TestOrder.Side.choices], required=False
+            )
+            self.fields["limb"] = forms.ChoiceField(
+                label="Limb", choices=[("", "Choose…"), *TestOrder.Limb.choices], required=False
+            )
         for field in self.fields.values():
             field.summary_label = f"{test.name}: {field.label}"
 
@@ -906,8 +914,9 @@ class OrderLineForm(forms.Form):
             return cleaned
         if not (cleaned.get("reason") or "").strip() and "reason" not in self.errors:
             self.add_error("reason", "Give the clinical indication.")
-        if "body_site" in self.fields and not cleaned.get("body_site"):
-            self.add_error("body_site", "Say which part of the spine to scan.")
+        where = {name: cleaned.get(name, "") for name in ("body_site", "side", "limb")}
+        for name, message in TestOrder(test=self.test, **where).site_errors().items():
+            self.add_error(name if name in self.fields else None, message)
         return cleaned
 
     @property
@@ -920,6 +929,8 @@ class OrderLineForm(forms.Form):
             "priority": self.cleaned_data["priority"],
             "reason": self.cleaned_data["reason"],
             "body_site": self.cleaned_data.get("body_site", ""),
+            "side": self.cleaned_data.get("side", ""),
+            "limb": self.cleaned_data.get("limb", ""),
             "notes": self.cleaned_data["notes"],
         }
 

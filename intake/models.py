@@ -699,6 +699,15 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
         LUMBAR_SPINE = "lumbar-spine", "Lumbar spine (lower back)"
         WHOLE_SPINE = "whole-spine", "Whole spine"
 
+    class Side(models.TextChoices):
+        LEFT = "left", "Left"
+        RIGHT = "right", "Right"
+        BOTH = "both", "Both sides"
+
+    class Limb(models.TextChoices):
+        ARM = "arm", "Arm"
+        LEG = "leg", "Leg"
+
     TRANSITIONS = {
         Status.ORDERED: {Status.SCHEDULED, Status.RESULTED, Status.CANCELLED},
         Status.SCHEDULED: {Status.RESULTED, Status.CANCELLED},
@@ -706,6 +715,8 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
         Status.REVIEWED: set(),
         Status.CANCELLED: set(),
     }
+    AWAITING_RESULT = {Status.ORDERED, Status.SCHEDULED}
+    HAS_RESULT = {Status.RESULTED, Status.REVIEWED}
     WORKFLOW_SUBJECT = "An order"
     # The body sites an order may name, by the catalog test's body site.
     SITES_FOR_TEST = {
@@ -727,7 +738,9 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
     test_code = models.CharField(max_length=20, blank=True)
     priority = models.CharField(max_length=10, choices=Priority, default=Priority.ROUTINE)
     reason = models.TextField("clinical indication")
-    body_site = models.CharField(max_length=20, choices=BodySite, blank=True)
+    body_site = models.CharField("region", max_length=20, choices=BodySite, blank=True)
+    side = models.CharField(max_length=10, choices=Side, blank=True)
+    limb = models.CharField(max_length=10, choices=Limb, blank=True)
     notes = models.TextField("notes for the performing department", blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.ORDERED)
 
@@ -788,6 +801,14 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
                 condition=Q(result_value__isnull=True) | ~Q(result_unit=""),
                 name="order_result_value_has_unit",
             ),
+            models.CheckConstraint(
+                condition=Q(side="", limb="") | (~Q(side="") & ~Q(limb="")),
+                name="order_side_and_limb_together",
+            ),
+            models.CheckConstraint(
+                condition=Q(resulted_at__isnull=True) | Q(resulted_at__gte=F("ordered_at")),
+                name="order_result_not_before_order",
+            ),
         ]
 
     def __str__(self):
@@ -802,13 +823,82 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
             OrderableTest.CodeSystem(self.test_code_system).label if self.test_code_system else ""
         )
 
+    @property
+    def awaits_result(self):
+        return self.status in self.AWAITING_RESULT
+
+    @property
+    def has_result(self):
+        return self.status in self.HAS_RESULT
+
+    @property
+    def result_value_display(self):
+        """The result value with its unit, without trailing zeros: "3.1 mmol/L"."""
+        if self.result_value is None:
+            return ""
+        return f"{self.result_value.normalize():f} {self.result_unit}"
+
+    @property
+    def test_and_site(self):
+        """The test as ordered, with where it is done: "Electromyogram (EMG) (Left leg)"."""
+        return f"{self.test_name} ({self.site_display})" if self.site_display else self.test_name
+
+    @property
+    def site_display(self):
+        """Where the test is done, as the pages print it: "Cervical spine (neck)",
+        "Left arm", "Both legs"; blank for a test not done on a site."""
+        if self.body_site:
+            return self.get_body_site_display()
+        if self.side == self.Side.BOTH:
+            return f"Both {self.limb}s"
+        if self.side:
+            return f"{self.get_side_display()} {self.limb}"
+        return ""
+
     def clean(self):
-        if self.test_id and self.body_site:
-            allowed = self.SITES_FOR_TEST.get(self.test.body_site, set())
-            if self.body_site not in allowed:
-                raise ValidationError({"body_site": f"{self.test.name} is not done on this site."})
-        if self.test_id and self.test.body_site == "spine" and not self.body_site:
-            raise ValidationError({"body_site": "Say which part of the spine to scan."})
+        errors = {}
+        # The order is checked against the catalog as it was placed: the catalog may
+        # change later, and that must not stop a result being recorded.
+        if self.test_id and self._state.adding:
+            errors |= self.site_errors()
+        today = timezone.localdate()
+        ordered_on = timezone.localdate(self.ordered_at) if self.ordered_at else None
+        if self.performed_on and self.performed_on > today:
+            errors["performed_on"] = "The date performed cannot be in the future."
+        elif self.performed_on and ordered_on and self.performed_on < ordered_on:
+            errors["performed_on"] = (
+                "The date performed cannot be before the test was ordered "
+                f"({ordered_on:%-d %B %Y})."
+            )
+        if self.resulted_at and self.resulted_at > timezone.now():
+            errors["resulted_at"] = "A result cannot be recorded in the future."
+        elif self.resulted_at and self.ordered_at and self.resulted_at < self.ordered_at:
+            errors["resulted_at"] = "A result cannot be recorded before the test was ordered."
+        if errors:
+            raise ValidationError(errors)
+
+    def site_errors(self):
+        """The region, side and limb the catalog test asks for; a test with one possible
+        region (the brain) takes it without being told."""
+        test, errors = self.test, {}
+        allowed = self.SITES_FOR_TEST.get(test.body_site, set())
+        if not self.body_site and len(allowed) == 1:
+            (self.body_site,) = allowed
+        if self.body_site and self.body_site not in allowed:
+            errors["body_site"] = f"{test.name} is not done on this site."
+        elif test.body_site == "spine" and not self.body_site:
+            errors["body_site"] = "Say which part of the spine to scan."
+        if test.asks_side_and_limb:
+            if not self.side:
+                errors["side"] = "Say which side: left, right or both."
+            if not self.limb:
+                errors["limb"] = "Say which limb: arm or leg."
+        else:
+            if self.side:
+                errors["side"] = f"{test.name} is not done on one side; leave the side empty."
+            if self.limb:
+                errors["limb"] = f"{test.name} is not done on a limb; leave the limb empty."
+        return errors
 
 
 class OrderAddendum(models.Model):

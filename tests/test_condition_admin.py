@@ -148,6 +148,47 @@ def test_editor_adds_a_catalog_test_to_the_condition(editor_client, condition):
     assert "Creatine kinase (CK)" in editor_client.get(PUBLIC_PAGE).text
 
 
+def test_editor_sets_the_reason_code_and_its_title(editor_client, condition):
+    data = form_data(editor_client.get(change_url(condition)))
+    assert (data["icd10cm_code"], data["icd10cm_title"]) == (["R25.3"], ["Fasciculation"])
+    data["icd10cm_code"], data["icd10cm_title"] = ["R25.1"], ["Tremor, unspecified"]
+
+    assert editor_client.post(change_url(condition), data).status_code == 302
+
+    condition.refresh_from_db()
+    assert (condition.icd10cm_code, condition.icd10cm_title) == ("R25.1", "Tremor, unspecified")
+    assert condition.versions.first().content["icd10cm_title"] == "Tremor, unspecified"
+
+
+def test_editor_says_a_catalog_test_asks_for_side_and_limb_and_its_history_keeps_it(
+    editor_client, editor, condition
+):
+    stimulation = OrderableTest.objects.create(
+        slug="repetitive-nerve-stimulation",
+        name="Repetitive nerve stimulation",
+        kind=OrderableTest.Kind.NEUROPHYSIOLOGY,
+    )
+    page = reverse("admin:conditions_orderabletest_change", args=[stimulation.pk])
+    data = form_data(editor_client.get(page), form_id="orderabletest_form")
+    assert "asks_side_and_limb" not in data  # an unticked box
+
+    response = editor_client.post(page, data | {"asks_side_and_limb": ["on"]})
+
+    assert response.status_code == 302
+    stimulation.refresh_from_db()
+    assert stimulation.asks_side_and_limb is True
+    latest = stimulation.history.latest("history_id")
+    assert (latest.asks_side_and_limb, latest.history_user) == (True, editor)
+    listed = editor_client.get(
+        reverse("admin:conditions_orderabletest_changelist"), {"asks_side_and_limb__exact": "1"}
+    )
+    assert {test.slug for test in listed.context["cl"].result_list} == {
+        "emg",
+        "nerve-conduction-studies",
+        "repetitive-nerve-stimulation",
+    }
+
+
 def test_nesting_typed_in_the_items_outline_is_nested_on_the_public_page(editor_client, condition):
     data = form_data(editor_client.get(change_url(condition)))
     home_care = prefix_where(data, "kind", "home_care")

@@ -110,15 +110,19 @@ def test_the_order_form_places_one_order_per_line_through_the_workflow(
     # In the catalog's order: MRI (imaging), then EMG and nerve conduction.
     data = line_data(
         3,
-        {0: {"body_site": "lumbar-spine", "priority": "urgent"}, 2: {"include": ""}},
+        {
+            0: {"body_site": "lumbar-spine", "priority": "urgent"},
+            1: {"side": "left", "limb": "leg"},
+            2: {"include": ""},
+        },
     )
 
     response = provider_client.post(order_url(flagged_visit, emg, ncs, mri), data, follow=True)
 
     placed = TestOrder.objects.order_by("test__name")
-    assert [(o.test, o.body_site, o.priority) for o in placed] == [
-        (emg, "", "routine"),
-        (mri, "lumbar-spine", "urgent"),
+    assert [(o.test, o.body_site, o.side, o.limb, o.priority) for o in placed] == [
+        (emg, "", "left", "leg", "routine"),
+        (mri, "lumbar-spine", "", "", "urgent"),
     ]
     assert {order.ordered_by for order in placed} == {provider}
     assert last_message(response) == (
@@ -139,6 +143,26 @@ def test_a_spine_scan_without_the_part_of_the_spine_places_nothing_and_keeps_the
     assert "MRI scan of the spine: Part of the spine: Say which part of the spine" in response.text
     assert "Needle EMG both legs" in response.text
     assert not TestOrder.objects.exists()
+
+
+def test_an_emg_without_side_and_limb_places_nothing_and_says_so_beside_each_field(
+    provider_client, flagged_visit
+):
+    emg, ncs = catalog_tests(flagged_visit, "emg", "nerve-conduction-studies")
+    data = line_data(2, {0: {"side": "right", "limb": "arm"}, 1: {"side": "both"}})
+
+    response = provider_client.post(order_url(flagged_visit, emg, ncs), data)
+
+    assert response.status_code == 400
+    emg_line, ncs_line = response.context["formset"].forms
+    assert not emg_line.errors
+    assert ncs_line.errors == {"limb": ["Say which limb: arm or leg."]}
+    assert not TestOrder.objects.exists()
+    response = provider_client.post(order_url(flagged_visit, emg), line_data(1))
+    assert response.context["formset"].forms[0].errors == {
+        "side": ["Say which side: left, right or both."],
+        "limb": ["Say which limb: arm or leg."],
+    }
 
 
 def test_a_line_without_a_reason_is_refused(provider_client, flagged_visit):
@@ -223,7 +247,14 @@ def test_a_visit_closed_while_the_form_was_open_places_none_of_the_orders(
     monkeypatch.setattr(Visit, "accepts_orders", property(accepts_until_locked))
 
     response = provider_client.post(
-        order_url(flagged_visit, emg, ncs), line_data(2, {1: {"notes": "Arms only"}})
+        order_url(flagged_visit, emg, ncs),
+        line_data(
+            2,
+            {
+                0: {"side": "left", "limb": "arm"},
+                1: {"side": "both", "limb": "arm", "notes": "Arms only"},
+            },
+        ),
     )
 
     assert response.status_code == 400

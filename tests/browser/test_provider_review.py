@@ -58,7 +58,14 @@ def test_a_provider_reviews_the_intake_signs_a_note_and_orders_the_suggested_tes
     expect(page.get_by_role("alert")).to_contain_text(
         "MRI scan of the spine: Part of the spine: Say which part of the spine to scan."
     )
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Electromyogram (EMG): Side: Say which side: left, right or both."
+    )
     page.get_by_label("Part of the spine").select_option(label="Lumbar spine (lower back)")
+    for test_name, side in [("Electromyogram", "Left"), ("Nerve conduction", "Both sides")]:
+        line = page.locator("fieldset", has=page.locator("legend", has_text=test_name))
+        line.get_by_label("Side").select_option(label=side)
+        line.get_by_label("Limb").select_option(label="Leg")
     at_both_widths(page, screenshot, axe_violations, "provider-order-form")
     page.get_by_role("button", name="Place the orders").click()
     expect(page.get_by_role("status")).to_contain_text("Placed 7 orders")
@@ -71,3 +78,7 @@ def test_a_provider_reviews_the_intake_signs_a_note_and_orders_the_suggested_tes
     assert (note.signed_by, note.addenda.count()) == (provider, 1)
     assert TestOrder.objects.filter(visit=flagged_visit).count() == 7
     assert TestOrder.objects.get(test__slug="mri-spine").body_site == "lumbar-spine"
+    assert (
+        TestOrder.objects.get(test__slug="emg").side,
+        TestOrder.objects.get(test__slug="emg").limb,
+    ) == ("left", "leg")
