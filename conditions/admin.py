@@ -105,13 +105,46 @@ class RedFlagRuleInline(admin.TabularInline):
     model = RedFlagRule
     extra = 0
     ordering = ["position", "id"]
-    fields = ["position", "question", "kind", "choice", "days", "message"]
+    fields = ["position", "question", "kind", "choice", "days", "message", "suggests"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "question":
             condition_id = request.resolver_match.kwargs.get("object_id")
             kwargs["queryset"] = HistoryQuestion.objects.filter(condition_id=condition_id)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "suggests":
+            # A flag suggests tests from the condition's catalog as last saved.
+            condition_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = OrderableTest.objects.filter(conditions__pk=condition_id)
+            kwargs["widget"] = forms.SelectMultiple(attrs={"size": 4})
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ConditionForm(forms.ModelForm):
+    class Meta:
+        model = Condition
+        fields = [
+            "title",
+            "slug",
+            "definition",
+            "alternative_names",
+            "icd10cm_code",
+            "snomed_code",
+            "tests",
+            "suggests",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        outside = set(cleaned.get("suggests") or []) - set(cleaned.get("tests") or [])
+        if outside:
+            names = ", ".join(sorted(test.name for test in outside))
+            self.add_error(
+                "suggests", f"Suggest only the condition's orderable tests (not: {names})."
+            )
+        return cleaned
 
 
 @admin.register(Condition)
@@ -120,14 +153,15 @@ class ConditionAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["title", "alternative_names"]
     prepopulated_fields = {"slug": ["title"]}
+    form = ConditionForm
     readonly_fields = ["status", "published_at", "updated_at"]
-    filter_horizontal = ["tests"]
+    filter_horizontal = ["tests", "suggests"]
     formfield_overrides = {models.TextField: {"widget": AdminTextareaWidget(attrs={"rows": 4})}}
     fieldsets = [
         (None, {"fields": ["title", "slug", ("status", "published_at", "updated_at")]}),
         ("Page opening", {"fields": ["definition", "alternative_names"]}),
-        ("Codes", {"fields": [("icd10cm_code", "snomed_code")]}),
-        ("Orderable tests", {"fields": ["tests"]}),
+        ("Codes", {"fields": [("icd10cm_code", "icd10cm_title"), "snomed_code"]}),
+        ("Orderable tests", {"fields": ["tests", "suggests"]}),
     ]
     inlines = [SectionInline, HistoryQuestionInline, RedFlagRuleInline]
     actions = ["publish_selected", "unpublish_selected"]
@@ -258,8 +292,8 @@ def _as_lines(document):
 
 @admin.register(OrderableTest)
 class OrderableTestAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "body_site", "code_system", "code"]
-    list_filter = ["kind", "body_site", "code_system"]
+    list_display = ["name", "kind", "body_site", "asks_side_and_limb", "code_system", "code"]
+    list_filter = ["kind", "body_site", "asks_side_and_limb", "code_system"]
     search_fields = ["name", "code", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["record_changes"]

@@ -85,6 +85,7 @@ STANDARD_TESTS = [
         "body_site": "",
         "code_system": CPT,
         "code": "95860",
+        "asks_side_and_limb": True,
         "match": r"electromyogra|\bemg\b",
     },
     {
@@ -94,6 +95,7 @@ STANDARD_TESTS = [
         "body_site": "",
         "code_system": CPT,
         "code": "95907",
+        "asks_side_and_limb": True,
         "match": r"nerve conduction",
     },
 ]
@@ -147,4 +149,5 @@ def catalog_entry_for(kind, phrase):
         "body_site": body_site,
         "code_system": "",
         "code": "",
+        "asks_side_and_limb": False,
     }

@@ -22,7 +22,7 @@ from .models import (
 
 FORMAT = "clinic-condition/1"
 
-CONDITION_FIELDS = ["title", "slug", "definition", "icd10cm_code", "snomed_code"]
+CONDITION_FIELDS = ["title", "slug", "definition", "icd10cm_code", "icd10cm_title", "snomed_code"]
 SECTION_FIELDS = ["kind", "heading", "body"]
 QUESTION_FIELDS = [
     "key",
@@ -35,7 +35,16 @@ QUESTION_FIELDS = [
     "max_age",
 ]
 RED_FLAG_FIELDS = ["kind", "choice", "days", "message"]
-TEST_FIELDS = ["slug", "name", "kind", "body_site", "code_system", "code", "description"]
+TEST_FIELDS = [
+    "slug",
+    "name",
+    "kind",
+    "body_site",
+    "code_system",
+    "code",
+    "description",
+    "asks_side_and_limb",
+]
 
 
 def export_condition(condition):
@@ -63,6 +72,7 @@ def export_condition(condition):
             {
                 "question": rule.question.key,
                 **{field: getattr(rule, field) for field in RED_FLAG_FIELDS},
+                "suggests": _slugs(rule.suggests),
             }
             for rule in condition.red_flag_rules.select_related("question")
         ],
@@ -70,7 +80,12 @@ def export_condition(condition):
             {field: getattr(test, field) for field in TEST_FIELDS}
             for test in condition.tests.order_by("kind", "name")
         ],
+        "suggests": _slugs(condition.suggests),
     }
+
+
+def _slugs(tests):
+    return list(tests.order_by("kind", "name").values_list("slug", flat=True))
 
 
 def _export_items(nodes):
@@ -114,8 +129,10 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
         # The old red flags go first: they hold on to the questions they refer to.
         condition.red_flag_rules.all().delete()
         _save_questions(condition, document.get("questions", []))
-        _save_red_flags(condition, document.get("red_flags", []))
-        condition.tests.set(_save_tests(document.get("tests", [])))
+        tests = {test.slug: test for test in _save_tests(document.get("tests", []))}
+        condition.tests.set(tests.values())
+        _save_red_flags(condition, document.get("red_flags", []), tests)
+        condition.suggests.set(_suggested(document.get("suggests", []), tests, "The condition"))
         record_version(condition, by=by, note=note)
     return condition
 
@@ -148,7 +165,7 @@ def _save_questions(condition, question_docs):
     condition.questions.exclude(key__in=keys).delete()
 
 
-def _save_red_flags(condition, rule_docs):
+def _save_red_flags(condition, rule_docs, tests):
     questions = {question.key: question for question in condition.questions.all()}
     for position, rule_doc in enumerate(rule_docs, start=1):
         question = questions.get(rule_doc.get("question"))
@@ -162,6 +179,19 @@ def _save_red_flags(condition, rule_docs):
             value = rule_doc.get(field, default)
             setattr(rule, field, default if value is None else value)
         _validated_save(rule, f"red flag “{rule.message}”")
+        rule.suggests.set(
+            _suggested(rule_doc.get("suggests", []), tests, f"Red flag “{rule.message}”")
+        )
+
+
+def _suggested(slugs, tests, label):
+    """The tests named by `slugs`, each of which must be one of the condition's `tests`."""
+    for slug in slugs:
+        if slug not in tests:
+            raise ValidationError(
+                f"{label} suggests the test “{slug}”, which is not one of the condition's tests."
+            )
+    return [tests[slug] for slug in slugs]
 
 
 def _save_tests(test_docs):
@@ -176,8 +206,8 @@ def _save_tests(test_docs):
     for test_doc in test_docs:
         test = OrderableTest.objects.filter(slug=test_doc["slug"]).first()
         if test is None:
-            test = OrderableTest()
-            for field in TEST_FIELDS:
+            test = OrderableTest(asks_side_and_limb=bool(test_doc.get("asks_side_and_limb")))
+            for field in TEST_FIELDS[:-1]:
                 setattr(test, field, test_doc.get(field) or "")
             _validated_save(test, f"test “{test_doc['slug']}”")
         tests.append(test)
@@ -230,12 +260,20 @@ def check_document(document):
     for rule in document.get("red_flags", []):
         if not isinstance(rule, dict):
             raise ValidationError("Every red flag must be an object.")
+        _check_suggests(rule, f"red flag “{rule.get('message', '')}”")
+    _check_suggests(document, "condition")
     for test in document.get("tests", []):
         if not isinstance(test, dict) or not isinstance(test.get("slug"), str):
             raise ValidationError("Every test needs a slug.")
     if _has_nul(document):
         # PostgreSQL cannot store the NUL character in text.
         raise ValidationError("The document contains a NUL character.")
+
+
+def _check_suggests(part, label):
+    suggests = part.get("suggests", [])
+    if not isinstance(suggests, list) or not all(isinstance(slug, str) for slug in suggests):
+        raise ValidationError(f"The tests the {label} suggests must be a list of test slugs.")
 
 
 def _check_items(items):

@@ -116,6 +116,7 @@ def parse_page(text, *, title):
         "slug": slugify(title),
         "definition": "",
         "icd10cm_code": "",
+        "icd10cm_title": "",
         "snomed_code": "",
         "alternative_names": [],
         "sections": [],

@@ -33,7 +33,18 @@ class Condition(models.Model):
         blank=True, help_text="Opening paragraph. Simple formatting is allowed."
     )
     alternative_names = models.TextField(blank=True, help_text="One name per line.")
-    icd10cm_code = models.CharField("ICD-10-CM code", max_length=10, blank=True)
+    icd10cm_code = models.CharField(
+        "ICD-10-CM code",
+        max_length=10,
+        blank=True,
+        help_text="The reason code printed on requisitions, e.g. R25.3.",
+    )
+    icd10cm_title = models.CharField(
+        "ICD-10-CM title",
+        max_length=200,
+        blank=True,
+        help_text="The code's title in ICD-10-CM, e.g. Fasciculation.",
+    )
     snomed_code = models.CharField("SNOMED CT code", max_length=20, blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
     tests = models.ManyToManyField(
@@ -41,6 +52,14 @@ class Condition(models.Model):
         blank=True,
         related_name="conditions",
         help_text="Tests that may be ordered for visits of this condition.",
+    )
+    suggests = models.ManyToManyField(
+        "OrderableTest",
+        blank=True,
+        related_name="+",
+        verbose_name="suggested tests",
+        help_text="Tests the provider's page suggests for every visit of this condition "
+        "(from its orderable tests).",
     )
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -265,6 +284,14 @@ class RedFlagRule(models.Model):
     message = models.CharField(
         max_length=200, help_text="What clinicians see, e.g. “Reports weakness”."
     )
+    suggests = models.ManyToManyField(
+        "OrderableTest",
+        blank=True,
+        related_name="+",
+        verbose_name="suggested tests",
+        help_text="Tests the provider's page suggests when this flag is raised "
+        "(from the condition's orderable tests).",
+    )
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -341,6 +368,12 @@ class OrderableTest(KeepsHistory, models.Model):
     code_system = models.CharField(max_length=40, choices=CodeSystem, blank=True)
     code = models.CharField(max_length=20, blank=True)
     description = models.TextField(blank=True)
+    asks_side_and_limb = models.BooleanField(
+        "asks for side and limb",
+        default=False,
+        help_text="Orders must say which side (left, right or both) and which limb (arm or "
+        "leg), as for EMG and nerve conduction studies.",
+    )
 
     history = kept_versions()
 

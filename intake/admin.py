@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -126,11 +125,18 @@ class PatientAdmin(AuditedReadsMixin, admin.ModelAdmin):
 class TestOrderInlineForm(forms.ModelForm):
     class Meta:
         model = TestOrder
-        fields = ["test", "priority", "body_site", "reason", "notes"]
+        fields = ["test", "priority", "body_site", "side", "limb", "reason", "notes"]
         widgets = {
             "reason": forms.Textarea(attrs={"rows": 4, "cols": 40}),
             "notes": forms.Textarea(attrs={"rows": 4, "cols": 30}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A dash for "none" keeps the columns narrow enough for every one to show.
+        for name in ("body_site", "side", "limb"):
+            field = self.fields[name]
+            field.choices = [("", "—"), *field.choices[1:]]
 
 
 class TestOrderInline(admin.TabularInline):
@@ -139,7 +145,7 @@ class TestOrderInline(admin.TabularInline):
     model = TestOrder
     form = TestOrderInlineForm
     extra = 0
-    fields = ["test", "priority", "body_site", "reason", "notes", "order_status"]
+    fields = ["test", "priority", "body_site", "side", "limb", "reason", "notes", "order_status"]
     readonly_fields = ["order_status"]
     show_change_link = True
     verbose_name = "test order"
@@ -238,6 +244,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "arrival",
         "status_reasons",
         "created_by",
+        "review_link",
         "print_link",
         "record_changes",
     ]
@@ -254,6 +261,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
                     "status_reasons",
                     "provider",
                     "created_by",
+                    "review_link",
                     "print_link",
                 ]
             },
@@ -376,6 +384,13 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
             TestOrder.history.filter(visit_id=visit.pk),
         )
 
+    @admin.display(description="Provider's review")
+    def review_link(self, visit):
+        return format_html(
+            '<a href="{}">Intake review, clinical note and suggested tests</a>',
+            reverse("intake:visit-review", args=[visit.pk]),
+        )
+
     @admin.display(description="Print")
     def print_link(self, visit):
         return format_html(
@@ -403,26 +418,19 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         if formset.model is not TestOrder:
             return super().save_formset(request, form, formset, change)
         visit = form.instance
-        placed = []
         # The admin's change message reads these, whether or not the orders are placed.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        fields = ["test", "reason", "priority", "body_site", "side", "limb", "notes"]
         try:
-            with transaction.atomic():
-                for order_form in formset.extra_forms:
-                    if not order_form.has_changed():
-                        continue
-                    data = order_form.cleaned_data
-                    placed.append(
-                        orders.place_order(
-                            visit=visit,
-                            test=data["test"],
-                            actor=request.actor,
-                            reason=data["reason"],
-                            priority=data["priority"],
-                            body_site=data["body_site"],
-                            notes=data["notes"],
-                        )
-                    )
+            placed = orders.place_orders(
+                visit=visit,
+                lines=[
+                    {name: order_form.cleaned_data[name] for name in fields}
+                    for order_form in formset.extra_forms
+                    if order_form.has_changed()
+                ],
+                actor=request.actor,
+            )
         except ValidationError as error:
             self.message_user(
                 request, "No orders were placed: " + " ".join(error.messages), messages.ERROR
@@ -521,14 +529,14 @@ class ResultForm(OrderStepForm):
 
     def clean(self):
         cleaned = super().clean()
-        # A value or a date the form could not read is reported already, beside its field.
-        if {"result_value", "performed_on"}.isdisjoint(self.errors):
+        # A value the form could not read is reported already, beside its field. The
+        # date performed is checked by TestOrder.clean, which the form runs.
+        if "result_value" not in self.errors:
             try:
                 orders.check_result(
                     text=cleaned.get("result_text", ""),
                     value=cleaned.get("result_value"),
                     unit=cleaned.get("result_unit", ""),
-                    performed_on=cleaned.get("performed_on"),
                 )
             except ValidationError as error:
                 self.add_error(None, error)
@@ -582,6 +590,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
     list_display = [
         "ordered",
         "test_name",
+        "site",
         "patient",
         "priority",
         "status_and_flag",
@@ -613,6 +622,8 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "test_code",
         "priority",
         "body_site",
+        "side",
+        "limb",
         "reason",
         "notes",
         "status",
@@ -641,6 +652,10 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
     @admin.display(description="Ordered", ordering="ordered_at")
     def ordered(self, order):
         return date_format(timezone.localtime(order.ordered_at), "j M Y H:i")
+
+    @admin.display(description="Where")
+    def site(self, order):
+        return order.site_display or "—"
 
     @admin.display(description="Patient", ordering="visit__patient__family_name")
     def patient(self, order):

@@ -8,16 +8,17 @@ from crispy_forms.layout import Column, Field, Fieldset, Layout, LayoutObject, R
 from crispy_forms.utils import TEMPLATE_PACK
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
 
-from conditions.models import Condition, HistoryQuestion
+from conditions.models import Condition, HistoryQuestion, OrderableTest
 
 from . import body_sites
 from .dates import typed_date_examples
-from .models import Answer, Patient, is_valid_record_number
+from .models import Answer, ClinicalNote, Patient, TestOrder, is_valid_record_number
 from .patients import IDENTITY
 from .roles import active_providers
 from .visits import check_new_time
@@ -27,6 +28,18 @@ YES_NO = [("yes", "Yes"), ("no", "No")]
 # The years a day list or a new visit may be on: far enough for any real use, and clear
 # of the ends of Python's datetimes once a day is turned into aware times.
 FIRST_YEAR, LAST_YEAR = 1900, 2100
+# The longest part of a clinical note, or addendum, a form takes.
+NOTE_PART_LENGTH = 10000
+
+
+def add_workflow_error(form, error):
+    """A workflow's ValidationError on the form: beside the field it names, where the form
+    has that field, else at the top."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, texts in error.message_dict.items():
+        form.add_error(name if name in form.fields else None, texts)
 
 
 class DateInput(forms.DateInput):
@@ -776,3 +789,196 @@ class DateOfBirthForm(forms.Form):
             raise forms.ValidationError("Your date of birth must be in the past.")
         cleaned["date_of_birth"] = born
         return cleaned
+
+
+class ReviewIntakeForm(forms.Form):
+    """ "I have reviewed this intake": the version of the answers the page showed."""
+
+    intake_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class ClinicalNoteForm(forms.ModelForm):
+    """The four parts of the clinical note, and the version of the note the page showed
+    (0 when there was none yet)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    class Meta:
+        model = ClinicalNote
+        fields = ClinicalNote.PARTS
+        widgets = {part: forms.Textarea(attrs={"rows": 4}) for part in ClinicalNote.PARTS}
+        help_texts = {
+            "clinical_history": "What the patient tells you, beyond the intake answers.",
+            "examination": "What you found on examination.",
+            "assessment": "What you think is going on.",
+            "plan": "Tests, treatment, advice and follow-up.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].initial = self.instance.version if self.instance.pk else 0
+        for part in ClinicalNote.PARTS:
+            self.fields[part].widget.attrs["maxlength"] = NOTE_PART_LENGTH
+            self.fields[part].validators.append(MaxLengthValidator(NOTE_PART_LENGTH))
+
+    @property
+    def parts(self):
+        return {part: self.cleaned_data[part] for part in ClinicalNote.PARTS}
+
+
+class NoteAddendumForm(forms.Form):
+    text = forms.CharField(
+        label="Addendum",
+        max_length=NOTE_PART_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Signed in your name when you add it; it cannot be changed afterwards.",
+        error_messages={
+            "required": "Write the addendum.",
+            "max_length": f"Keep the addendum to {NOTE_PART_LENGTH} characters or fewer.",
+        },
+    )
+
+
+class TestChoiceField(forms.MultipleChoiceField):
+    """Test ids as a link or a tick box gives them; the form says what is wrong with each."""
+
+    def validate(self, value):
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+
+class ChooseTestsForm(forms.Form):
+    """Which of the visit's catalog tests to order (`?test=<id>&test=<id>`)."""
+
+    test = TestChoiceField(
+        label="Tests to order",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one test to order."},
+    )
+
+    def __init__(self, *args, visit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.visit = visit
+        self.catalog = list(visit.condition.tests.order_by("kind", "name"))
+        self.fields["test"].choices = [(str(test.pk), test.name) for test in self.catalog]
+
+    def clean_test(self):
+        """The chosen tests, in the catalog's order; each id must be a test of the catalog."""
+        by_id = {str(test.pk): test for test in self.catalog}
+        errors = []
+        for value in self.cleaned_data["test"]:
+            if value in by_id:
+                continue
+            test = OrderableTest.objects.filter(pk=value).first() if value.isdigit() else None
+            if test is None:
+                errors.append(f"There is no test number “{value[:20]}”.")
+            else:
+                errors.append(f"{test.name} is not in the test catalog for {self.visit.condition}.")
+        if errors:
+            raise forms.ValidationError(errors)
+        chosen = set(self.cleaned_data["test"])
+        return [test for test in self.catalog if str(test.pk) in chosen]
+
+
+class OrderLineForm(forms.Form):
+    """One test of an order form: whether to order it after all, how urgently, why, and
+    the fields its test needs (the part of the spine for a spine scan, the side and limb
+    for EMG and nerve conduction studies)."""
+
+    include = forms.BooleanField(label="Order this test", required=False, initial=True)
+    priority = forms.ChoiceField(choices=TestOrder.Priority, initial=TestOrder.Priority.ROUTINE)
+    reason = forms.CharField(
+        label="Clinical indication",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"max_length": "Keep the clinical indication to 1000 characters."},
+    )
+    notes = forms.CharField(
+        label="Notes for the performing department",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"max_length": "Keep the notes to 1000 characters."},
+    )
+
+    def __init__(self, *args, test, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.test = test
+        sites = TestOrder.SITES_FOR_TEST.get(test.body_site, set())
+        if len(sites) > 1:
+            self.fields["body_site"] = forms.ChoiceField(
+                label="Part of the spine" if test.body_site == "spine" else "Body site",
+                choices=[("", "Choose…")]
+                + [(site.value, site.label) for site in TestOrder.BodySite if site in sites],
+                required=False,
+            )
+        if test.asks_side_and_limb:
+            self.fields["side"] = forms.ChoiceField(
+                label="Side", choices=[("", "Choose…"), *TestOrder.Side.choices], required=False
+            )
+            self.fields["limb"] = forms.ChoiceField(
+                label="Limb", choices=[("", "Choose…"), *TestOrder.Limb.choices], required=False
+            )
+        for field in self.fields.values():
+            field.summary_label = f"{test.name}: {field.label}"
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("include"):
+            return cleaned
+        if not (cleaned.get("reason") or "").strip() and "reason" not in self.errors:
+            self.add_error("reason", "Give the clinical indication.")
+        where = {name: cleaned.get(name, "") for name in ("body_site", "side", "limb")}
+        for name, message in TestOrder(test=self.test, **where).site_errors().items():
+            self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
+    @property
+    def line(self):
+        """The order to place, as orders.place_orders takes it; None if left out."""
+        if not self.cleaned_data.get("include"):
+            return None
+        return {
+            "test": self.test,
+            "priority": self.cleaned_data["priority"],
+            "reason": self.cleaned_data["reason"],
+            "body_site": self.cleaned_data.get("body_site", ""),
+            "side": self.cleaned_data.get("side", ""),
+            "limb": self.cleaned_data.get("limb", ""),
+            "notes": self.cleaned_data["notes"],
+        }
+
+
+class BaseOrderLineFormSet(forms.BaseFormSet):
+    """One OrderLineForm per chosen test; at least one of them must be ordered."""
+
+    def __init__(self, *args, tests, initial_reason="", **kwargs):
+        self.tests = tests
+        kwargs["initial"] = [{"reason": initial_reason} for _ in tests]
+        super().__init__(*args, **kwargs)
+
+    def total_form_count(self):
+        return len(self.tests)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "test": self.tests[index]}
+
+    def clean(self):
+        if any(self.errors):
+            return
+        if not self.lines:
+            raise forms.ValidationError("Tick at least one test to order.")
+
+    @property
+    def lines(self):
+        return [form.line for form in self.forms if form.line is not None]
+
+    def refuse(self, error):
+        """Show why orders.place_orders placed none of the lines."""
+        self.non_form_errors().extend(["No orders were placed.", *error.messages])
+
+
+OrderLineFormSet = forms.formset_factory(
+    OrderLineForm, formset=BaseOrderLineFormSet, extra=0, max_num=50, validate_max=True
+)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from audit import append_only
 from audit.history import KeepsHistory, kept_versions
 from conditions.models import Condition, HistoryQuestion, OrderableTest
 
@@ -423,6 +424,15 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
     intake_version = models.PositiveIntegerField(
         default=0, help_text="Goes up with every intake save, so concurrent saves conflict."
     )
+    intake_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="intake reviewed by",
+    )
+    intake_reviewed_at = models.DateTimeField("intake reviewed at", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -434,7 +444,10 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
 
     class Meta:
         ordering = ["scheduled_at", "id"]
-        permissions = [("close_visit", "Can close a visit")]
+        permissions = [
+            ("close_visit", "Can close a visit"),
+            ("review_visit", "Can mark a visit's intake as reviewed"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="cancelled") | ~Q(cancel_reason=""),
@@ -447,6 +460,11 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
             models.CheckConstraint(
                 condition=~Q(status="did_not_attend") | Q(checked_in_at__isnull=True),
                 name="absent_visit_has_no_arrival_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(intake_reviewed_by__isnull=True, intake_reviewed_at__isnull=True)
+                | Q(intake_reviewed_by__isnull=False, intake_reviewed_at__isnull=False),
+                name="reviewed_intake_has_reviewer_and_time",
             ),
         ]
 
@@ -678,6 +696,15 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
         LUMBAR_SPINE = "lumbar-spine", "Lumbar spine (lower back)"
         WHOLE_SPINE = "whole-spine", "Whole spine"
 
+    class Side(models.TextChoices):
+        LEFT = "left", "Left"
+        RIGHT = "right", "Right"
+        BOTH = "both", "Both sides"
+
+    class Limb(models.TextChoices):
+        ARM = "arm", "Arm"
+        LEG = "leg", "Leg"
+
     TRANSITIONS = {
         Status.ORDERED: {Status.SCHEDULED, Status.RESULTED, Status.CANCELLED},
         Status.SCHEDULED: {Status.RESULTED, Status.CANCELLED},
@@ -685,6 +712,8 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
         Status.REVIEWED: set(),
         Status.CANCELLED: set(),
     }
+    AWAITING_RESULT = {Status.ORDERED, Status.SCHEDULED}
+    HAS_RESULT = {Status.RESULTED, Status.REVIEWED}
     WORKFLOW_SUBJECT = "An order"
     # The body sites an order may name, by the catalog test's body site.
     SITES_FOR_TEST = {
@@ -706,7 +735,9 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
     test_code = models.CharField(max_length=20, blank=True)
     priority = models.CharField(max_length=10, choices=Priority, default=Priority.ROUTINE)
     reason = models.TextField("clinical indication")
-    body_site = models.CharField(max_length=20, choices=BodySite, blank=True)
+    body_site = models.CharField("region", max_length=20, choices=BodySite, blank=True)
+    side = models.CharField(max_length=10, choices=Side, blank=True)
+    limb = models.CharField(max_length=10, choices=Limb, blank=True)
     notes = models.TextField("notes for the performing department", blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.ORDERED)
 
@@ -767,6 +798,14 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
                 condition=Q(result_value__isnull=True) | ~Q(result_unit=""),
                 name="order_result_value_has_unit",
             ),
+            models.CheckConstraint(
+                condition=Q(side="", limb="") | (~Q(side="") & ~Q(limb="")),
+                name="order_side_and_limb_together",
+            ),
+            models.CheckConstraint(
+                condition=Q(resulted_at__isnull=True) | Q(resulted_at__gte=F("ordered_at")),
+                name="order_result_not_before_order",
+            ),
         ]
 
     def __str__(self):
@@ -781,13 +820,82 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
             OrderableTest.CodeSystem(self.test_code_system).label if self.test_code_system else ""
         )
 
+    @property
+    def awaits_result(self):
+        return self.status in self.AWAITING_RESULT
+
+    @property
+    def has_result(self):
+        return self.status in self.HAS_RESULT
+
+    @property
+    def result_value_display(self):
+        """The result value with its unit, without trailing zeros: "3.1 mmol/L"."""
+        if self.result_value is None:
+            return ""
+        return f"{self.result_value.normalize():f} {self.result_unit}"
+
+    @property
+    def test_and_site(self):
+        """The test as ordered, with where it is done: "Electromyogram (EMG) (Left leg)"."""
+        return f"{self.test_name} ({self.site_display})" if self.site_display else self.test_name
+
+    @property
+    def site_display(self):
+        """Where the test is done, as the pages print it: "Cervical spine (neck)",
+        "Left arm", "Both legs"; blank for a test not done on a site."""
+        if self.body_site:
+            return self.get_body_site_display()
+        if self.side == self.Side.BOTH:
+            return f"Both {self.limb}s"
+        if self.side:
+            return f"{self.get_side_display()} {self.limb}"
+        return ""
+
     def clean(self):
-        if self.test_id and self.body_site:
-            allowed = self.SITES_FOR_TEST.get(self.test.body_site, set())
-            if self.body_site not in allowed:
-                raise ValidationError({"body_site": f"{self.test.name} is not done on this site."})
-        if self.test_id and self.test.body_site == "spine" and not self.body_site:
-            raise ValidationError({"body_site": "Say which part of the spine to scan."})
+        errors = {}
+        # The order is checked against the catalog as it was placed: the catalog may
+        # change later, and that must not stop a result being recorded.
+        if self.test_id and self._state.adding:
+            errors |= self.site_errors()
+        today = timezone.localdate()
+        ordered_on = timezone.localdate(self.ordered_at) if self.ordered_at else None
+        if self.performed_on and self.performed_on > today:
+            errors["performed_on"] = "The date performed cannot be in the future."
+        elif self.performed_on and ordered_on and self.performed_on < ordered_on:
+            errors["performed_on"] = (
+                "The date performed cannot be before the test was ordered "
+                f"({ordered_on:%-d %B %Y})."
+            )
+        if self.resulted_at and self.resulted_at > timezone.now():
+            errors["resulted_at"] = "A result cannot be recorded in the future."
+        elif self.resulted_at and self.ordered_at and self.resulted_at < self.ordered_at:
+            errors["resulted_at"] = "A result cannot be recorded before the test was ordered."
+        if errors:
+            raise ValidationError(errors)
+
+    def site_errors(self):
+        """The region, side and limb the catalog test asks for; a test with one possible
+        region (the brain) takes it without being told."""
+        test, errors = self.test, {}
+        allowed = self.SITES_FOR_TEST.get(test.body_site, set())
+        if not self.body_site and len(allowed) == 1:
+            (self.body_site,) = allowed
+        if self.body_site and self.body_site not in allowed:
+            errors["body_site"] = f"{test.name} is not done on this site."
+        elif test.body_site == "spine" and not self.body_site:
+            errors["body_site"] = "Say which part of the spine to scan."
+        if test.asks_side_and_limb:
+            if not self.side:
+                errors["side"] = "Say which side: left, right or both."
+            if not self.limb:
+                errors["limb"] = "Say which limb: arm or leg."
+        else:
+            if self.side:
+                errors["side"] = f"{test.name} is not done on one side; leave the side empty."
+            if self.limb:
+                errors["limb"] = f"{test.name} is not done on a limb; leave the limb empty."
+        return errors
 
 
 class OrderAddendum(models.Model):
@@ -807,6 +915,86 @@ class OrderAddendum(models.Model):
 
     def __str__(self):
         return f"Addendum to {self.order} by {self.added_by}"
+
+
+class ClinicalNote(models.Model):
+    """The provider's note of a visit: history, examination, assessment and plan.
+
+    Saved as a draft as often as wanted, then signed; once signed the database itself
+    refuses to change or delete it (SIGNED), and anything more is a NoteAddendum.
+    `version` goes up with every save, so a save from a page loaded before another is
+    refused. Workflows in intake.notes.
+    """
+
+    PARTS = ["clinical_history", "examination", "assessment", "plan"]
+
+    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="clinical_note")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    clinical_history = models.TextField("history", blank=True)
+    examination = models.TextField(blank=True)
+    assessment = models.TextField(blank=True)
+    plan = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    SIGNED = append_only.Guard(
+        name="signed_clinical_note",
+        table="intake_clinicalnote",
+        message="A signed clinical note cannot change",
+        locked="OLD.signed_at IS NOT NULL",
+    )
+
+    class Meta:
+        permissions = [("sign_clinicalnote", "Can sign a clinical note")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(signed_by__isnull=True, signed_at__isnull=True)
+                | Q(signed_by__isnull=False, signed_at__isnull=False),
+                name="signed_note_has_signer_and_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Clinical note on {self.visit}"
+
+    @property
+    def is_signed(self):
+        return self.signed_at is not None
+
+    @property
+    def is_empty(self):
+        return not any(getattr(self, part).strip() for part in self.PARTS)
+
+
+class NoteAddendum(models.Model):
+    """Text added to a signed clinical note, signed as it is saved; never changed after
+    (the database refuses, ADDED)."""
+
+    note = models.ForeignKey(ClinicalNote, on_delete=models.PROTECT, related_name="addenda")
+    text = models.TextField()
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(default=timezone.now)
+
+    ADDED = append_only.Guard(
+        name="note_addendum",
+        table="intake_noteaddendum",
+        message="An addendum cannot change",
+    )
+
+    class Meta:
+        ordering = ["signed_at", "id"]
+        verbose_name_plural = "note addenda"
+        constraints = [models.CheckConstraint(condition=~Q(text=""), name="note_addendum_has_text")]
+
+    def __str__(self):
+        return f"Addendum to {self.note} by {self.signed_by}"
 
 
 class PreVisitLink(models.Model):

@@ -28,6 +28,8 @@ def place_order(
     reason,
     priority=TestOrder.Priority.ROUTINE,
     body_site="",
+    side="",
+    limb="",
     notes="",
 ):
     _require_provider(actor, "intake.add_testorder")
@@ -41,7 +43,9 @@ def place_order(
         test_code=test.code,
         priority=priority,
         reason=" ".join(reason.split()),
-        body_site=body_site or ("brain" if test.body_site == "brain" else ""),
+        body_site=body_site,
+        side=side,
+        limb=limb,
         notes=notes.strip(),
         ordered_by=actor.user,
         ordered_at=timezone.now(),
@@ -58,6 +62,13 @@ def place_order(
         order.save_by(actor)
         _audit(AuditEvent.Action.CREATE, order, actor)
     return order
+
+
+def place_orders(*, visit, lines, actor):
+    """Place one order per line (place_order's keyword arguments but the visit and the
+    actor): all of them, or, if any is refused, none."""
+    with transaction.atomic():
+        return [place_order(visit=visit, actor=actor, **line) for line in lines]
 
 
 def schedule_order(*, order, actor):
@@ -84,24 +95,23 @@ def cancel_order(*, order, actor, reason):
     )
 
 
-def check_result(*, text, value, unit, performed_on):
-    """Refuse an incomplete or impossible result, with messages keyed by TestOrder field.
+def check_result(*, text, value, unit):
+    """Refuse an incomplete result, with messages keyed by TestOrder field.
 
     record_result calls it, and so does the admin's result form, to show them on the form.
+    The result's dates are TestOrder.clean's to check, as every save of an order is.
     """
     errors = {}
     if not text.strip() and value is None:
         errors[NON_FIELD_ERRORS] = ["Enter the result: a text, a value, or both."]
     if value is not None and not unit.strip():
         errors["result_unit"] = ["Give the unit of the result value."]
-    if performed_on and performed_on > timezone.localdate():
-        errors["performed_on"] = ["The date performed cannot be in the future."]
     if errors:
         raise ValidationError(errors)
 
 
 def record_result(*, order, actor, text, value=None, unit="", abnormal=None, performed_on=None):
-    check_result(text=text, value=value, unit=unit, performed_on=performed_on)
+    check_result(text=text, value=value, unit=unit)
     text = text.strip()
     return _transition(
         order,

@@ -38,11 +38,14 @@ ROLE_PERMISSIONS = {
         "conditions": {"condition": ["view"], "orderabletest": ["view"]},
         "intake": {
             "patient": ["view", "add", "change", "merge"],
-            "visit": ["view", "add", "change", "close"],
+            "visit": ["view", "add", "change", "close", "review"],
             "answer": ["view", "add", "change"],
             "previsitlink": ["view", "add", "change"],
             "testorder": ["view", "add", "change"],
             "orderaddendum": ["view", "add"],
+            # The clinical note is the provider's alone: the front desk does not read it.
+            "clinicalnote": ["view", "add", "change", "sign"],
+            "noteaddendum": ["view", "add"],
         },
     },
     CONTENT_EDITOR: {

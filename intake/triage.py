@@ -1,40 +1,51 @@
-"""Red flags: the condition's rules applied to a visit's answers.
+"""Red flags: the condition's rules applied to a visit's answers; and the tests that the
+condition and the flags raised suggest ordering.
 
 Flags are worked out when answers are saved and kept on the visit, so lists of visits
 show them without loading answers, and a later change to the rules does not rewrite
-what staff saw for a past visit.
+what staff saw for a past visit. Suggestions are advice for the provider now, so they
+come from the rules as they stand.
 """
 
+from dataclasses import dataclass, field
+
 from conditions.models import HistoryQuestion, RedFlagRule
+
+from .durations import days_between
 
 
 def red_flags(*, rules, answers, visit_date):
     """A list of {"message", "reason"} for the rules that the answers meet."""
+    return [flag for _, flag in _raised(rules=rules, answers=answers, visit_date=visit_date)]
+
+
+def _raised(*, rules, answers, visit_date):
+    """(rule, flag) for each rule the answers meet."""
     by_key = {answer.question_key: answer for answer in answers if not answer.is_blank}
-    flags = []
     for rule in rules:
         answer = by_key.get(rule.question.key)
         if answer is None:
             continue
         if rule.kind == RedFlagRule.Kind.ANSWER_INCLUDES:
             if rule.choice_value in _chosen_values(answer):
-                flags.append(
+                yield (
+                    rule,
                     {
                         "message": rule.message,
                         "reason": f"Answered “{rule.choice}” to “{answer.wording}”",
-                    }
+                    },
                 )
         elif rule.kind == RedFlagRule.Kind.LONGER_THAN and answer.value_date:
-            days = (visit_date - answer.value_date).days
+            days = days_between(answer.value_date, visit_date)
             if days > rule.days:
-                flags.append(
+                yield (
+                    rule,
                     {
                         "message": rule.message,
-                        "reason": f"Answered {answer.display} to “{answer.wording}”: {days} days "
-                        f"before the visit (more than {rule.days})",
-                    }
+                        "reason": f"Answered {answer.display} to “{answer.wording}”: "
+                        f"{days} days before the visit (more than {rule.days})",
+                    },
                 )
-    return flags
 
 
 def _chosen_values(answer):
@@ -42,3 +53,33 @@ def _chosen_values(answer):
         return {"yes" if answer.value_bool else "no"}
     value = answer.value
     return value if isinstance(value, set) else {value}
+
+
+@dataclass
+class Suggestion:
+    """A catalog test worth ordering, and why: the condition itself, or red flags."""
+
+    test: object
+    reasons: list = field(default_factory=list)
+    usual: bool = False
+
+
+def suggested_tests(*, condition, answers, visit_date):
+    """The tests the condition suggests for every visit, then those its raised flags
+    suggest, each once with every reason; only tests of the condition's catalog.
+
+    Queries: the catalog, the condition's suggestions, the rules with their questions,
+    and the rules' suggestions (a prefetch): four, however many answers and rules.
+    """
+    catalog = set(condition.tests.values_list("pk", flat=True))
+    suggestions = {}
+    for test in condition.suggests.all():
+        if test.pk in catalog:
+            suggestions[test.pk] = Suggestion(test=test, usual=True)
+    rules = condition.red_flag_rules.select_related("question").prefetch_related("suggests")
+    for rule, flag in _raised(rules=rules, answers=answers, visit_date=visit_date):
+        for test in rule.suggests.all():
+            if test.pk in catalog:
+                suggestion = suggestions.setdefault(test.pk, Suggestion(test=test))
+                suggestion.reasons.append(flag["message"])
+    return list(suggestions.values())

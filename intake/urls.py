@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import provider_views, views
 
 app_name = "intake"
 
@@ -33,6 +33,19 @@ urlpatterns = [
     path("visits/<int:pk>/reschedule/", views.visit_reschedule, name="visit-reschedule"),
     path("visits/<int:pk>/close/", views.visit_close, name="visit-close"),
     path("visits/<int:pk>/print/", views.visit_print, name="visit-print"),
+    path("visits/<int:pk>/review/", provider_views.visit_review, name="visit-review"),
+    path(
+        "visits/<int:pk>/review/intake/",
+        provider_views.visit_review_intake,
+        name="visit-review-intake",
+    ),
+    path("visits/<int:pk>/note/", provider_views.visit_note, name="visit-note"),
+    path(
+        "visits/<int:pk>/note/addenda/",
+        provider_views.visit_note_addendum,
+        name="visit-note-addendum",
+    ),
+    path("visits/<int:pk>/orders/new/", provider_views.visit_order_new, name="visit-order-new"),
     path("visits/<int:pk>/link/send/", views.visit_link_send, name="visit-link-send"),
     path("visits/<int:pk>/link/show/", views.visit_link_show, name="visit-link-show"),
     path("visits/<int:pk>/link/revoke/", views.visit_link_revoke, name="visit-link-revoke"),

@@ -2,6 +2,7 @@
 
 import copy
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -31,6 +32,7 @@ from .forms import (
     RescheduleForm,
     UndoMergeForm,
     VisitForm,
+    add_workflow_error,
 )
 from .merges import (
     MergeConflict,
@@ -205,7 +207,7 @@ def patient_edit(request, pk):
             form.data = form.data.copy()
             form.data["edit_stamp"] = saved_now.edit_stamp
         except ValidationError as error:
-            _add_error(form, error)
+            add_workflow_error(form, error)
         else:
             messages.success(request, "Details corrected." if changed else "Nothing was changed.")
             return redirect(patient)
@@ -217,16 +219,6 @@ def patient_edit(request, pk):
         {"patient": saved_now or patient, "form": form, "saved_now": saved_now},
         status=409 if saved_now is not None else 200,
     )
-
-
-def _add_error(form, error):
-    """A workflow's ValidationError on the form: beside the field it names, where the form
-    has that field, else at the top."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, messages_ in error.message_dict.items():
-        form.add_error(name if name in form.fields else None, messages_)
 
 
 @login_required
@@ -638,17 +630,27 @@ def visit_close(request, pk):
 @login_required
 @permission_required("intake.view_testorder", raise_exception=True)
 def visit_print(request, pk):
-    """The visit summary and one requisition page per active order, for printing."""
+    """The visit summary with the results so far, and a requisition page for each order
+    still to be done, for printing. Queries: the visit, its answers, and its orders with
+    who ordered, resulted and reviewed them, however many there are."""
     visit = access.visit_for(request.actor, pk)
+    orders = list(
+        visit.test_orders.exclude(status=TestOrder.Status.CANCELLED)
+        .select_related("ordered_by", "resulted_by", "reviewed_by")
+        .order_by("ordered_at", "id")
+    )
     return render(
         request,
         "intake/visit_print.html",
         {
             "visit": visit,
             "answers": visit.answers.all(),
-            "orders": visit.test_orders.exclude(status=TestOrder.Status.CANCELLED).select_related(
-                "ordered_by"
-            ),
+            "orders": orders,
+            "requisitions": [order for order in orders if order.awaits_result],
+            "results": [order for order in orders if order.has_result],
+            "clinic_name": settings.CLINIC_NAME,
+            "clinic_address": settings.CLINIC_ADDRESS,
+            "clinic_phone": settings.CLINIC_PHONE,
             "printed_at": timezone.now(),
         },
     )

@@ -313,7 +313,8 @@ def close_visit(*, visit, actor, reason=""):
         still_open = open_orders(visit)
         if still_open and not reason:
             listed = "; ".join(
-                f"{order.test_name} ({order.get_status_display().lower()})" for order in still_open
+                f"{order.test_and_site} ({order.get_status_display().lower()})"
+                for order in still_open
             )
             raise ValidationError(
                 {

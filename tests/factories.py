@@ -90,7 +90,8 @@ class AnswerFactory(factory.django.DjangoModelFactory):
 
 
 class TestOrderFactory(factory.django.DjangoModelFactory):
-    """An EMG ordered for a visit; traits put it at a later stage, as the workflow would.
+    """An EMG of both legs ordered for a visit; traits put it at a later stage, as the
+    workflow would.
 
     `TestOrderFactory(reviewed=True)` is an order resulted and reviewed by its orderer.
     """
@@ -111,14 +112,14 @@ class TestOrderFactory(factory.django.DjangoModelFactory):
             result_text="Normal study.",
             performed_on=factory.LazyFunction(timezone.localdate),
             resulted_by=factory.SelfAttribute("ordered_by"),
-            resulted_at=factory.LazyFunction(timezone.now),
+            resulted_at=factory.SelfAttribute("ordered_at"),
         )
         reviewed = factory.Trait(
             status=TestOrder.Status.REVIEWED,
             result_text="Normal study.",
             performed_on=factory.LazyFunction(timezone.localdate),
             resulted_by=factory.SelfAttribute("ordered_by"),
-            resulted_at=factory.LazyFunction(timezone.now),
+            resulted_at=factory.SelfAttribute("ordered_at"),
             review_comment="Reassured the patient.",
             reviewed_by=factory.SelfAttribute("ordered_by"),
             reviewed_at=factory.LazyFunction(timezone.now),
@@ -135,5 +136,9 @@ class TestOrderFactory(factory.django.DjangoModelFactory):
     test_name = factory.SelfAttribute("test.name")
     test_code_system = factory.SelfAttribute("test.code_system")
     test_code = factory.SelfAttribute("test.code")
+    # Both legs, for a test that asks for side and limb (as the EMG does).
+    side = factory.LazyAttribute(lambda order: "both" if order.test.asks_side_and_limb else "")
+    limb = factory.LazyAttribute(lambda order: "leg" if order.test.asks_side_and_limb else "")
     reason = "Twitching in both calves for three months."
     ordered_by = factory.SubFactory(UserFactory)
+    ordered_at = factory.LazyFunction(timezone.now)

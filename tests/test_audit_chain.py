@@ -38,6 +38,8 @@ def real_trail(desk_client, visit, intake_data, provider, editor):
     orders.place_order(
         visit=visit,
         test=visit.condition.tests.get(slug="emg"),
+        side="both",
+        limb="leg",
         actor=Actor.for_user(provider, address="2001:DB8::7"),
         reason="Twitching for three months",
     )

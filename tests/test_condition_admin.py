@@ -148,6 +148,47 @@ def test_editor_adds_a_catalog_test_to_the_condition(editor_client, condition):
     assert "Creatine kinase (CK)" in editor_client.get(PUBLIC_PAGE).text
 
 
+def test_editor_sets_the_reason_code_and_its_title(editor_client, condition):
+    data = form_data(editor_client.get(change_url(condition)))
+    assert (data["icd10cm_code"], data["icd10cm_title"]) == (["R25.3"], ["Fasciculation"])
+    data["icd10cm_code"], data["icd10cm_title"] = ["R25.1"], ["Tremor, unspecified"]
+
+    assert editor_client.post(change_url(condition), data).status_code == 302
+
+    condition.refresh_from_db()
+    assert (condition.icd10cm_code, condition.icd10cm_title) == ("R25.1", "Tremor, unspecified")
+    assert condition.versions.first().content["icd10cm_title"] == "Tremor, unspecified"
+
+
+def test_editor_says_a_catalog_test_asks_for_side_and_limb_and_its_history_keeps_it(
+    editor_client, editor, condition
+):
+    stimulation = OrderableTest.objects.create(
+        slug="repetitive-nerve-stimulation",
+        name="Repetitive nerve stimulation",
+        kind=OrderableTest.Kind.NEUROPHYSIOLOGY,
+    )
+    page = reverse("admin:conditions_orderabletest_change", args=[stimulation.pk])
+    data = form_data(editor_client.get(page), form_id="orderabletest_form")
+    assert "asks_side_and_limb" not in data  # an unticked box
+
+    response = editor_client.post(page, data | {"asks_side_and_limb": ["on"]})
+
+    assert response.status_code == 302
+    stimulation.refresh_from_db()
+    assert stimulation.asks_side_and_limb is True
+    latest = stimulation.history.latest("history_id")
+    assert (latest.asks_side_and_limb, latest.history_user) == (True, editor)
+    listed = editor_client.get(
+        reverse("admin:conditions_orderabletest_changelist"), {"asks_side_and_limb__exact": "1"}
+    )
+    assert {test.slug for test in listed.context["cl"].result_list} == {
+        "emg",
+        "nerve-conduction-studies",
+        "repetitive-nerve-stimulation",
+    }
+
+
 def test_nesting_typed_in_the_items_outline_is_nested_on_the_public_page(editor_client, condition):
     data = form_data(editor_client.get(change_url(condition)))
     home_care = prefix_where(data, "kind", "home_care")
@@ -520,3 +561,34 @@ def test_content_editors_may_edit_red_flag_rules(editor):
     assert editor.has_perm("conditions.change_redflagrule")
     assert editor.has_perm("conditions.add_redflagrule")
     assert editor.has_perm("conditions.delete_redflagrule")
+
+
+def test_editor_sets_the_tests_a_condition_and_a_red_flag_suggest(editor_client, condition):
+    emg, ct_brain = (OrderableTest.objects.get(slug=slug) for slug in ("emg", "ct-brain"))
+    data = form_data(editor_client.get(change_url(condition)))
+    data["suggests"] = [str(emg.pk)]
+    weakness = prefix_where(data, "message", "Reports weakness")
+    data[f"{weakness}-suggests"] = [str(ct_brain.pk)]
+
+    response = editor_client.post(change_url(condition), data)
+
+    assert response.status_code == 302
+    document = export_condition(condition)
+    assert document["suggests"] == ["emg"]
+    flag = next(rule for rule in document["red_flags"] if rule["message"] == "Reports weakness")
+    assert flag["suggests"] == ["ct-brain"]
+
+
+def test_a_suggested_test_must_be_one_of_the_conditions_tests(editor_client, condition):
+    creatine_kinase = OrderableTest.objects.create(
+        slug="creatine-kinase", name="Creatine kinase (CK)", kind=OrderableTest.Kind.BLOOD
+    )
+    data = form_data(editor_client.get(change_url(condition)))
+    data["suggests"].append(str(creatine_kinase.pk))
+
+    response = editor_client.post(change_url(condition), data)
+
+    assert response.status_code == 200
+    assert "Suggest only the condition" in response.text
+    assert "Creatine kinase (CK)" in str(response.context["adminform"].form.errors["suggests"])
+    assert creatine_kinase not in condition.suggests.all()

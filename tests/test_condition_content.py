@@ -157,6 +157,7 @@ def test_restoring_an_earlier_version_brings_its_content_back_as_a_new_version(
     demo_document["questions"] = demo_document["questions"][:1]
     demo_document["red_flags"] = []
     demo_document["tests"] = demo_document["tests"][:1]
+    demo_document["suggests"] = []
     save_condition(demo_document, by=editor, note="Cut down")
     assert condition.sections.count() == 2
 
@@ -254,3 +255,41 @@ def test_a_test_new_to_the_catalog_is_added_from_the_document(condition, demo_do
     )
     save_condition(demo_document)
     assert condition.tests.get(slug="creatine-kinase").name == "Creatine kinase"
+
+
+def test_the_document_names_the_tests_the_condition_and_its_red_flags_suggest(condition):
+    document = export_condition(condition)
+
+    assert document["suggests"] == [
+        "blood-chemistry-panel",
+        "electrolytes-panel",
+        "thyroid-function",
+        "emg",
+        "nerve-conduction-studies",
+    ]
+    weakness = next(rule for rule in document["red_flags"] if rule["message"] == "Reports weakness")
+    assert weakness["suggests"] == ["mri-brain", "mri-spine"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"suggests": ["hba1c"]}, "The condition suggests the test “hba1c”, which is not one"),
+        ({"suggests": "emg"}, "The tests the condition suggests must be a list of test slugs."),
+    ],
+)
+def test_a_document_suggesting_what_it_cannot_is_refused(condition, demo_document, change, message):
+    before = export_condition(condition)
+    demo_document.update(change)
+
+    with pytest.raises(ValidationError, match=message):
+        save_condition(demo_document)
+
+    assert export_condition(condition) == before
+
+
+def test_a_red_flag_may_only_suggest_the_conditions_tests(condition, demo_document):
+    demo_document["red_flags"][0]["suggests"] = ["hba1c"]
+
+    with pytest.raises(ValidationError, match="Red flag “Reports loss of or change in sensation”"):
+        save_condition(demo_document)

@@ -54,7 +54,14 @@ def with_new_orders(data, *rows):
     data = dict(data)
     total = int(data["test_orders-TOTAL_FORMS"])
     for index, row in enumerate(rows, start=total):
-        fields = {"priority": "routine", "body_site": "", "notes": "", **row}
+        fields = {
+            "priority": "routine",
+            "body_site": "",
+            "side": "",
+            "limb": "",
+            "notes": "",
+            **row,
+        }
         data |= {f"test_orders-{index}-{name}": value for name, value in fields.items()}
     data["test_orders-TOTAL_FORMS"] = total + len(rows)
     return data
@@ -142,8 +149,19 @@ def test_a_provider_places_several_orders_in_one_save(provider_client, provider,
         visit_page(flagged_visit),
         with_new_orders(
             data,
-            {"test": catalog_pk(flagged_visit, "emg"), "priority": "urgent", "reason": reason},
-            {"test": catalog_pk(flagged_visit, "nerve-conduction-studies"), "reason": reason},
+            {
+                "test": catalog_pk(flagged_visit, "emg"),
+                "side": "both",
+                "limb": "leg",
+                "priority": "urgent",
+                "reason": reason,
+            },
+            {
+                "test": catalog_pk(flagged_visit, "nerve-conduction-studies"),
+                "side": "left",
+                "limb": "leg",
+                "reason": reason,
+            },
             {
                 "test": catalog_pk(flagged_visit, "mri-spine"),
                 "body_site": "lumbar-spine",
@@ -158,12 +176,12 @@ def test_a_provider_places_several_orders_in_one_save(provider_client, provider,
     assert "Placed 3 order(s)." in messages_in(response)
     placed = flagged_visit.test_orders.order_by("id")
     assert [
-        (order.test_name, order.priority, order.body_site, order.status, order.ordered_by)
+        (order.test_name, order.priority, order.site_display, order.status, order.ordered_by)
         for order in placed
     ] == [
-        (EMG, "urgent", "", "ordered", provider),
-        (NCS, "routine", "", "ordered", provider),
-        ("MRI scan of the spine", "routine", "lumbar-spine", "ordered", provider),
+        (EMG, "urgent", "Both legs", "ordered", provider),
+        (NCS, "routine", "Left leg", "ordered", provider),
+        ("MRI scan of the spine", "routine", "Lumbar spine (lower back)", "ordered", provider),
     ]
     assert {order.reason for order in placed} == {reason}
     assert AuditEvent.objects.filter(action="create", record_type="intake.testorder").count() == 3
@@ -178,7 +196,12 @@ def test_a_row_left_as_offered_places_no_order(provider_client, flagged_visit):
         visit_page(flagged_visit),
         with_new_orders(
             data,
-            {"test": catalog_pk(flagged_visit, "emg"), "reason": "Weakness"},
+            {
+                "test": catalog_pk(flagged_visit, "emg"),
+                "side": "left",
+                "limb": "arm",
+                "reason": "Weakness",
+            },
             {"test": "", "reason": untouched["reason"].value()},
         ),
     )
@@ -202,6 +225,108 @@ def test_one_bad_row_places_no_order_and_keeps_what_was_typed(provider_client, f
     assert "Say which part of the spine to scan." in response.text
     assert "Calves twitching, weak</textarea>" in response.text
     assert not TestOrder.objects.exists()
+
+
+def row_errors(response):
+    """The orders inline's errors, row by row: {field: [messages]} for each new row."""
+    formset = response.context["inline_admin_formsets"][0].formset
+    return [dict(form.errors) for form in formset.extra_forms]
+
+
+def test_an_emg_without_side_and_limb_is_refused_beside_those_fields(
+    provider_client, flagged_visit
+):
+    data = page_data(provider_client.get(visit_page(flagged_visit)))
+
+    response = provider_client.post(
+        visit_page(flagged_visit),
+        with_new_orders(
+            data,
+            {"test": catalog_pk(flagged_visit, "emg"), "reason": "Calves twitching, weak"},
+            {
+                "test": catalog_pk(flagged_visit, "thyroid-function"),
+                "side": "left",
+                "limb": "",
+                "reason": "Tired",
+            },
+        ),
+    )
+
+    assert response.status_code == 200
+    emg_row, thyroid_row = row_errors(response)
+    assert emg_row == {
+        "side": ["Say which side: left, right or both."],
+        "limb": ["Say which limb: arm or leg."],
+    }
+    assert thyroid_row == {
+        "side": ["Thyroid function (TSH) is not done on one side; leave the side empty."]
+    }
+    assert "Calves twitching, weak</textarea>" in response.text
+    assert not TestOrder.objects.exists()
+
+
+def test_a_side_the_page_did_not_offer_is_refused(provider_client, flagged_visit):
+    data = page_data(provider_client.get(visit_page(flagged_visit)))
+
+    response = provider_client.post(
+        visit_page(flagged_visit),
+        with_new_orders(
+            data,
+            {
+                "test": catalog_pk(flagged_visit, "emg"),
+                "side": "<script>",
+                "limb": "leg",
+                "reason": "Weakness",
+            },
+        ),
+    )
+
+    assert response.status_code == 200
+    assert list(row_errors(response)[0]) == ["side"]
+    assert not TestOrder.objects.exists()
+
+
+def test_side_limb_and_region_are_shown_on_the_visit_and_order_pages(
+    provider_client, provider, visit
+):
+    emg = TestOrderFactory(visit=visit, ordered_by=provider, side="left", limb="arm")
+    TestOrderFactory(
+        visit=visit,
+        ordered_by=provider,
+        test=visit.condition.tests.get(slug="mri-spine"),
+        body_site="cervical-spine",
+    )
+
+    visit_admin = provider_client.get(visit_page(visit)).text
+    order_admin = provider_client.get(order_page(emg))
+
+    shown = {
+        (field, re.sub(r"\s+", " ", value).strip())
+        for field, value in re.findall(
+            r'<td class="field-(body_site|side|limb)">\s*<p>(.*?)</p>', visit_admin
+        )
+    }
+    assert shown == {
+        ("body_site", "-"),
+        ("side", "Left"),
+        ("limb", "Arm"),
+        ("body_site", "Cervical spine (neck)"),
+        ("side", "-"),
+        ("limb", "-"),
+    }
+    fields = {
+        line.field["name"]: line.contents()
+        for fieldset in order_admin.context["adminform"]
+        for row in fieldset
+        for line in row
+        if line.is_readonly
+    }
+    assert (fields["side"], fields["limb"]) == ("Left", "Arm")
+    worklist = provider_client.get(ORDERS).text
+    assert sorted(re.findall(r'<td class="field-site">(.*?)</td>', worklist)) == [
+        "Cervical spine (neck)",
+        "Left arm",
+    ]
 
 
 def test_orders_already_placed_are_read_only_on_the_visit_page(provider_client, provider, visit):
@@ -264,7 +389,11 @@ def result_data(response, **fields):
 def test_a_provider_records_a_result_on_the_order_page(
     provider_client, provider, condition, status
 ):
-    order = TestOrderFactory(status=status, ordered_by=provider)
+    order = TestOrderFactory(
+        status=status,
+        ordered_by=provider,
+        ordered_at=timezone.now() - datetime.timedelta(days=2),
+    )
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
     response = provider_client.get(order_page(order))
     assert "Record the result" in response.text
@@ -311,6 +440,60 @@ def test_a_result_the_workflow_would_refuse_is_shown_on_the_form(
     assert message in response.text
     assert messages_in(response) == []  # no "changed successfully" beside the error
     assert TestOrder.objects.get().status == "ordered"
+
+
+@pytest.mark.parametrize(
+    ("days", "error"),
+    [
+        (-4000, "The date performed cannot be before the test was ordered"),
+        (-3, "The date performed cannot be before the test was ordered"),
+        (1, "The date performed cannot be in the future."),
+    ],
+    ids=["years-before-the-order", "the-day-before-the-order", "tomorrow"],
+)
+def test_a_result_date_outside_the_order_and_today_is_refused_beside_the_date(
+    provider_client, provider, condition, clock, days, error
+):
+    order = TestOrderFactory(ordered_by=provider, ordered_at=clock.now - datetime.timedelta(days=2))
+    performed = timezone.localdate() + datetime.timedelta(days=days)
+    response = provider_client.get(order_page(order))
+
+    response = provider_client.post(
+        order_page(order),
+        result_data(
+            response, performed_on=performed.isoformat(), result_text="Chronic denervation."
+        ),
+    )
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert [message[: len(error)] for message in form.errors["performed_on"]] == [error]
+    assert list(form.errors) == ["performed_on"]
+    assert "Chronic denervation.</textarea>" in response.text
+    assert TestOrder.objects.get().status == "ordered"
+    assert not AuditEvent.objects.filter(action="update").exists()
+
+
+@pytest.mark.parametrize("days", [-2, 0], ids=["the-day-of-the-order", "today"])
+def test_a_result_dated_the_day_of_the_order_or_today_is_recorded(
+    provider_client, provider, condition, clock, days
+):
+    order = TestOrderFactory(ordered_by=provider, ordered_at=clock.now - datetime.timedelta(days=2))
+    performed = timezone.localdate() + datetime.timedelta(days=days)
+    response = provider_client.get(order_page(order))
+
+    response = provider_client.post(
+        order_page(order),
+        result_data(response, performed_on=performed.isoformat(), result_text="Normal."),
+    )
+
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert (order.status, order.performed_on, order.resulted_at) == (
+        "resulted",
+        performed,
+        clock.now,
+    )
 
 
 def test_a_value_is_kept_with_its_unit(provider_client, provider, condition):
@@ -589,7 +772,7 @@ def test_cancelling_in_bulk_first_asks_for_a_reason(provider_client, worklist):
 
     assert response.status_code == 200
     assert "Reason for cancelling" in response.text
-    assert f"{EMG}: Mara Lindqvist (Ordered)" in response.text
+    assert f"{EMG} (Both legs): Mara Lindqvist (Ordered)" in response.text
     assert TestOrder.objects.filter(status="cancelled").count() == 1  # the MRI, from before
 
 

@@ -36,7 +36,7 @@ def catalog_test(visit, slug):
     return visit.condition.tests.get(slug=slug)
 
 
-def place(visit, provider, slug="emg", **fields):
+def place(visit, provider, slug="thyroid-function", **fields):
     return orders.place_order(
         visit=visit,
         test=catalog_test(visit, slug),
@@ -52,7 +52,9 @@ def place(visit, provider, slug="emg", **fields):
 def test_placing_an_order_copies_the_test_and_records_who_ordered_it_and_when(visit, provider):
     before = timezone.now()
 
-    order = place(visit, provider, "emg", priority="urgent", notes="  Both legs, please. ")
+    order = place(
+        visit, provider, "emg", side="both", limb="leg", priority="urgent", notes=" Calves. "
+    )
 
     order.refresh_from_db()
     assert order.visit == visit
@@ -60,13 +62,14 @@ def test_placing_an_order_copies_the_test_and_records_who_ordered_it_and_when(vi
     assert (order.test_name, order.test_code) == ("Electromyogram (EMG)", "95860")
     assert order.test_code_system == OrderableTest.CodeSystem.CPT
     assert order.priority == "urgent"
-    assert order.notes == "Both legs, please."
+    assert order.notes == "Calves."
+    assert (order.side, order.limb, order.site_display) == ("both", "leg", "Both legs")
     assert order.ordered_by == provider
     assert before <= order.ordered_at <= timezone.now()
 
 
 def test_an_order_keeps_the_test_as_ordered_when_the_catalog_changes(visit, provider):
-    order = place(visit, provider, "emg")
+    order = place(visit, provider, "emg", side="left", limb="arm")
 
     OrderableTest.objects.filter(slug="emg").update(name="EMG (needle)", code="95861")
 
@@ -133,14 +136,83 @@ def test_a_spine_scan_needs_the_part_of_the_spine(visit, provider):
 
 def test_a_brain_scan_is_ordered_for_the_brain(visit, provider):
     assert place(visit, provider, "ct-brain").body_site == "brain"
+    assert place(visit, provider, "mri-brain", body_site="brain").site_display == "Brain"
 
     with pytest.raises(ValidationError, match="not done on this site"):
         place(visit, provider, "ct-brain", body_site="lumbar-spine")
 
 
 def test_a_test_without_a_body_site_refuses_one(visit, provider):
-    with pytest.raises(ValidationError, match="Electromyogram \\(EMG\\) is not done on this site"):
-        place(visit, provider, "emg", body_site="brain")
+    with pytest.raises(ValidationError) as refused:
+        place(visit, provider, "emg", body_site="brain", side="left", limb="arm")
+
+    assert refused.value.message_dict == {
+        "body_site": ["Electromyogram (EMG) is not done on this site."]
+    }
+
+
+@pytest.mark.parametrize("slug", ["emg", "nerve-conduction-studies"])
+def test_emg_and_nerve_conduction_studies_need_the_side_and_the_limb(visit, provider, slug):
+    with pytest.raises(ValidationError) as refused:
+        place(visit, provider, slug)
+
+    assert refused.value.message_dict == {
+        "side": ["Say which side: left, right or both."],
+        "limb": ["Say which limb: arm or leg."],
+    }
+    with pytest.raises(ValidationError) as refused:
+        place(visit, provider, slug, side="right")
+    assert refused.value.message_dict == {"limb": ["Say which limb: arm or leg."]}
+    assert not TestOrder.objects.exists()
+
+    order = place(visit, provider, slug, side="right", limb="arm")
+
+    order.refresh_from_db()
+    assert (order.side, order.limb, order.site_display) == ("right", "arm", "Right arm")
+
+
+def test_a_test_that_does_not_ask_for_side_and_limb_refuses_them(visit, provider):
+    with pytest.raises(ValidationError) as refused:
+        place(visit, provider, "mri-spine", body_site="lumbar-spine", side="left", limb="leg")
+
+    assert refused.value.message_dict == {
+        "side": ["MRI scan of the spine is not done on one side; leave the side empty."],
+        "limb": ["MRI scan of the spine is not done on a limb; leave the limb empty."],
+    }
+    assert not TestOrder.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("side", "limb", "field"), [("middle", "arm", "side"), ("left", "tail", "limb")]
+)
+def test_a_side_or_limb_outside_the_choices_is_refused(visit, provider, side, limb, field):
+    with pytest.raises(ValidationError) as refused:
+        place(visit, provider, "emg", side=side, limb=limb)
+
+    assert field in refused.value.message_dict
+    assert not TestOrder.objects.exists()
+
+
+def test_the_catalog_says_which_tests_ask_for_side_and_limb(condition):
+    asking = set(condition.tests.filter(asks_side_and_limb=True).values_list("slug", flat=True))
+
+    assert asking == {"emg", "nerve-conduction-studies"}
+
+
+def test_a_catalog_change_after_ordering_does_not_stop_the_result(visit, provider):
+    order = place(visit, provider, "thyroid-function")
+    OrderableTest.objects.filter(slug="thyroid-function").update(asks_side_and_limb=True)
+
+    orders.record_result(order=order, actor=Actor.for_user(provider), text="TSH normal.")
+
+    assert TestOrder.objects.get(pk=order.pk).status == Status.RESULTED
+
+
+def test_the_database_refuses_a_side_without_a_limb(visit, provider):
+    order = place(visit, provider, "emg", side="left", limb="leg")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TestOrder.objects.filter(pk=order.pk).update(limb="")
 
 
 def test_placing_an_order_is_audited_with_the_patient(visit, provider):
@@ -335,7 +407,11 @@ def test_cancelling_needs_a_reason_and_keeps_it(condition, provider):
 
 
 def test_a_result_keeps_its_text_value_unit_abnormal_flag_and_date(condition, provider):
-    order = order_in(Status.SCHEDULED, ordered_by=provider)
+    order = order_in(
+        Status.SCHEDULED,
+        ordered_by=provider,
+        ordered_at=timezone.now() - datetime.timedelta(days=3),
+    )
     performed = timezone.localdate() - datetime.timedelta(days=1)
 
     orders.record_result(
@@ -385,6 +461,101 @@ def test_an_incomplete_or_impossible_result_is_refused(condition, provider, fiel
 
     assert message in refused.value.messages
     assert TestOrder.objects.get(pk=order.pk).status == Status.ORDERED
+
+
+# When a result may be dated: not before its order, not in the future. The clock stands
+# at 10:30 today; the order was placed two days ago at 16:00.
+
+RESULT_DATES = {
+    "five-years-before-the-order": (-2 - 5 * 365, "cannot be before the test was ordered"),
+    "the-day-before-the-order": (-3, "cannot be before the test was ordered"),
+    "the-day-of-the-order": (-2, None),
+    "today": (0, None),
+    "tomorrow": (1, "The date performed cannot be in the future."),
+}
+
+
+def order_placed_two_days_ago(provider):
+    placed = timezone.localtime().replace(hour=16, minute=0) - datetime.timedelta(days=2)
+    return order_in(Status.ORDERED, ordered_by=provider, ordered_at=placed)
+
+
+@pytest.mark.parametrize(("days", "refused_with"), RESULT_DATES.values(), ids=RESULT_DATES)
+def test_the_date_performed_lies_between_the_order_and_today(
+    condition, provider, clock, days, refused_with
+):
+    order = order_placed_two_days_ago(provider)
+    performed = timezone.localdate() + datetime.timedelta(days=days)
+
+    def record():
+        return orders.record_result(
+            order=order, actor=Actor.for_user(provider), text="Normal.", performed_on=performed
+        )
+
+    if refused_with is None:
+        assert record().performed_on == performed
+        assert TestOrder.objects.get(pk=order.pk).status == Status.RESULTED
+    else:
+        with pytest.raises(ValidationError) as refused:
+            record()
+        assert list(refused.value.message_dict) == ["performed_on"]
+        assert refused_with in refused.value.message_dict["performed_on"][0]
+        assert TestOrder.objects.get(pk=order.pk).status == Status.ORDERED
+        assert not AuditEvent.objects.exists()
+
+
+def test_a_date_performed_before_the_order_names_the_order_date(condition, provider, clock):
+    order = order_placed_two_days_ago(provider)
+    ordered_on = timezone.localdate() - datetime.timedelta(days=2)
+
+    with pytest.raises(ValidationError) as refused:
+        orders.record_result(
+            order=order,
+            actor=Actor.for_user(provider),
+            text="Normal.",
+            performed_on=datetime.date(2019, 5, 1),
+        )
+
+    assert refused.value.message_dict["performed_on"] == [
+        f"The date performed cannot be before the test was ordered ({ordered_on:%-d %B %Y})."
+    ]
+
+
+def test_a_result_recorded_the_moment_the_test_was_ordered_is_accepted(visit, provider, clock):
+    order = place(visit, provider)
+
+    resulted = orders.record_result(order=order, actor=Actor.for_user(provider), text="Normal.")
+
+    assert resulted.resulted_at == order.ordered_at == clock.now
+
+
+@pytest.mark.parametrize(
+    ("moved", "message"),
+    [
+        ({"seconds": -1}, "A result cannot be recorded before the test was ordered."),
+        ({"minutes": 1}, "A result cannot be recorded in the future."),
+    ],
+    ids=["before-the-order", "in-the-future"],
+)
+def test_an_order_refuses_a_result_time_before_the_order_or_in_the_future(
+    condition, provider, clock, moved, message
+):
+    order = order_in(Status.RESULTED, ordered_by=provider)
+    order.resulted_at = clock.now + datetime.timedelta(**moved)
+
+    with pytest.raises(ValidationError) as refused:
+        order.full_clean()
+
+    assert refused.value.message_dict == {"resulted_at": [message]}
+
+
+def test_the_database_refuses_a_result_time_before_the_order(condition, provider):
+    order = order_in(Status.RESULTED, ordered_by=provider)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TestOrder.objects.filter(pk=order.pk).update(
+            resulted_at=order.ordered_at - datetime.timedelta(days=400)
+        )
 
 
 def test_a_result_value_too_big_to_store_is_refused_before_the_database(condition, provider):
@@ -457,7 +628,9 @@ def print_page(visit):
 def test_the_print_page_has_a_summary_and_one_requisition_page_per_active_order(
     client, provider, flagged_visit, sign_in
 ):
-    emg = place(flagged_visit, provider, "emg", priority="urgent", notes="Both legs.")
+    emg = place(
+        flagged_visit, provider, "emg", side="left", limb="leg", priority="urgent", notes="Calf."
+    )
     place(flagged_visit, provider, "mri-spine", body_site="cervical-spine")
     orders.cancel_order(
         order=place(flagged_visit, provider, "ct-brain"),
@@ -468,7 +641,7 @@ def test_the_print_page_has_a_summary_and_one_requisition_page_per_active_order(
 
     response = client.get(print_page(flagged_visit))
 
-    pages = re.findall(r'<section class="print-page[^"]*">(.*?)</section>', response.text, re.S)
+    pages = printed_pages(response)
     assert len(pages) == 3
     summary, *requisitions = pages
     first, second = sorted(requisitions, key=lambda page: "MRI" in page)
@@ -481,11 +654,106 @@ def test_the_print_page_has_a_summary_and_one_requisition_page_per_active_order(
         assert flagged_visit.patient.mrn in page
     assert "<strong>Electromyogram (EMG)</strong> · CPT 95860" in first
     assert "Urgent" in first
-    assert "Both legs." in first
+    assert "Calf." in first
     assert emg.reason in first
     assert f"<td>{emg.pk}</td>" in first
     assert "MRI scan of the spine" in second
     assert "Cervical spine (neck)" in second
+
+
+def printed_pages(response):
+    return re.findall(r'<section class="print-page[^"]*">(.*?)</section>', response.text, re.S)
+
+
+def test_every_printed_page_carries_the_clinic_and_the_reason_code(
+    client, provider, visit, sign_in, settings
+):
+    settings.CLINIC_NAME = "Lakeside Nerve & Muscle Clinic"
+    settings.CLINIC_ADDRESS = "9 Harbour Street, Port Ellen"
+    settings.CLINIC_PHONE = "555-0199"
+    place(visit, provider, "emg", side="right", limb="leg")
+    place(visit, provider, "thyroid-function")
+    sign_in(client, provider)
+
+    pages = printed_pages(client.get(print_page(visit)))
+
+    assert len(pages) == 3
+    for page in pages:
+        assert "Lakeside Nerve &amp; Muscle Clinic" in page
+        assert "9 Harbour Street, Port Ellen" in page
+        assert "Phone 555-0199" in page
+        assert '<span class="reason-code">R25.3</span> Fasciculation (ICD-10-CM)' in page
+
+
+def test_a_requisition_says_the_side_and_limb_or_the_region(client, provider, visit, sign_in):
+    place(visit, provider, "nerve-conduction-studies", side="both", limb="arm")
+    place(visit, provider, "mri-spine", body_site="thoracic-spine")
+    sign_in(client, provider)
+
+    summary, *requisitions = printed_pages(client.get(print_page(visit)))
+
+    nerves, mri = sorted(requisitions, key=lambda page: "MRI" in page)
+    assert '<th scope="row">Side</th><td>Both sides</td>' in nerves
+    assert '<th scope="row">Limb</th><td>Arm</td>' in nerves
+    assert '<th scope="row">Region</th>' not in nerves
+    assert '<th scope="row">Region</th><td>Thoracic spine (upper back)</td>' in mri
+    assert '<th scope="row">Side</th>' not in mri
+    assert "Nerve conduction studies (Both arms)" in summary
+
+
+def test_the_results_so_far_are_printed_and_done_tests_get_no_requisition(
+    client, provider, visit, sign_in, clock
+):
+    actor = Actor.for_user(provider)
+    potassium = place(visit, provider, "electrolytes-panel")
+    orders.record_result(
+        order=potassium,
+        actor=actor,
+        text="Potassium low.",
+        value=Decimal("3.10"),
+        unit="mmol/L",
+        abnormal=True,
+        performed_on=timezone.localdate(),
+    )
+    emg = place(visit, provider, "emg", side="left", limb="leg")
+    orders.record_result(order=emg, actor=actor, text="Benign fasciculations in the left calf.")
+    orders.review_result(order=emg, actor=actor, comment="Reassured.")
+    place(visit, provider, "thyroid-function")
+    sign_in(client, provider)
+
+    summary, *requisitions = printed_pages(client.get(print_page(visit)))
+
+    assert len(requisitions) == 1
+    assert "Thyroid function (TSH)" in requisitions[0]
+    for page in (summary, requisitions[0]):
+        rows = re.findall(
+            r"<tr>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>",
+            page.split("Results so far")[1],
+            re.S,
+        )
+        assert rows == [
+            (
+                "Electrolytes panel",
+                timezone.localdate().strftime("%-d %b %Y"),
+                "Potassium low.<br>3.1 mmol/L <strong>(abnormal)</strong>",
+            ),
+            ("Electromyogram (EMG) (Left leg)", "—", "Benign fasciculations in the left calf."),
+        ]
+    assert "Reassured." in summary
+    assert "Not yet reviewed" in summary
+
+
+def test_the_print_button_prints_through_a_script_file(client, provider, visit, sign_in):
+    sign_in(client, provider)
+
+    response = client.get(print_page(visit))
+
+    assert '<button type="button" class="btn btn-primary" data-print>Print</button>' in (
+        response.text
+    )
+    assert '<script src="/static/js/print.js" defer></script>' in response.text
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", response.text)  # no inline script
+    assert "script-src 'self'" in response["Content-Security-Policy"]
 
 
 def test_the_print_page_uses_the_print_stylesheet(client, provider, visit, sign_in):
@@ -504,6 +772,19 @@ def test_the_print_page_is_for_staff_who_may_see_orders(client, visit, front_des
     assert client.get(print_page(visit)).status_code == 200
 
 
+def test_the_staff_visit_page_shows_where_each_test_is_done(desk_client, provider, visit):
+    place(visit, provider, "nerve-conduction-studies", side="both", limb="arm")
+    place(visit, provider, "ct-spine", body_site="lumbar-spine")
+
+    response = desk_client.get(visit.get_absolute_url())
+
+    cells = re.findall(r"<td>([^<]*\(.*?\))</td>", response.text)
+    assert sorted(cells) == [
+        "CT scan of the spine (Lumbar spine (lower back))",
+        "Nerve conduction studies (Both arms)",
+    ]
+
+
 def test_front_desk_reach_the_print_page_from_the_visit_page(desk_client, visit):
     TestOrderFactory(visit=visit)
 
@@ -513,7 +794,7 @@ def test_front_desk_reach_the_print_page_from_the_visit_page(desk_client, visit)
 
 
 def test_the_print_page_runs_as_many_queries_for_six_orders_as_for_one(
-    client, provider, visit, sign_in
+    client, provider, colleague, visit, sign_in
 ):
     sign_in(client, provider)
 
@@ -522,10 +803,16 @@ def test_the_print_page_runs_as_many_queries_for_six_orders_as_for_one(
             assert client.get(print_page(visit)).status_code == 200
         return len(captured)
 
-    place(visit, provider, "emg")
+    place(visit, provider, "emg", side="both", limb="leg")
     one = queries()
-    for slug in ("nerve-conduction-studies", "thyroid-function", "ct-brain", "mri-brain"):
+    place(visit, provider, "nerve-conduction-studies", side="right", limb="arm")
+    for slug in ("thyroid-function", "ct-brain", "mri-brain"):
         place(visit, provider, slug)
     place(visit, provider, "ct-spine", body_site="whole-spine")
+    # Results by two people, one reviewed by a third: still no query per order.
+    resulted, reviewed = visit.test_orders.filter(test__kind="imaging")[:2]
+    orders.record_result(order=resulted, actor=Actor.for_user(provider), text="Normal.")
+    orders.record_result(order=reviewed, actor=Actor.for_user(colleague), text="Normal.")
+    orders.review_result(order=reviewed, actor=Actor.for_user(provider), comment="Fine.")
 
     assert queries() == one

@@ -198,7 +198,7 @@ def test_the_confirmation_shows_both_records_side_by_side_and_everything_that_mo
     assert f"Record {kept.mrn} has 1 visit now, and 3 after the merge." in text
     for visit in twin.visits.all():
         assert f'href="{visit.get_absolute_url()}"' in text
-    assert "Electromyogram (EMG) (ordered)" in text
+    assert "Electromyogram (EMG) (Both legs) (ordered)" in text
     assert "confirms the kept record's date of birth (17 May 1980)" in text
     assert f'href="{confirm_url(kept, twin)}">Keep record {twin.mrn} instead</a>' in text
 

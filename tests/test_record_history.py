@@ -110,6 +110,8 @@ def test_an_orders_result_and_review_are_versions_shown_on_its_admin_page(
     order = orders.place_order(
         visit=flagged_visit,
         test=flagged_visit.condition.tests.get(slug="emg"),
+        side="both",
+        limb="leg",
         actor=actor,
         reason="Weakness",
     )
@@ -158,6 +160,7 @@ def test_a_catalog_test_edited_in_the_admin_keeps_its_version_before(client, edi
             "code_system": test.code_system,
             "code": test.code,
             "description": test.description,
+            "asks_side_and_limb": "on",
         },
     )
 

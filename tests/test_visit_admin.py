@@ -32,7 +32,10 @@ def test_a_stale_page_saved_to_add_an_order_does_not_put_back_the_old_provider(
         expected_provider_id=provider.pk,
     )
 
-    posted = with_order(stale, {"test": catalog_pk(visit, "emg"), "reason": "Twitching"})
+    posted = with_order(
+        stale,
+        {"test": catalog_pk(visit, "emg"), "side": "right", "limb": "arm", "reason": "Twitching"},
+    )
     response = provider_client.post(visit_page(visit), posted)
 
     assert response.status_code == 200
@@ -145,7 +148,7 @@ def test_placing_an_order_while_the_patient_saves_the_same_visit_does_not_deadlo
     sign_in(client, provider)
     data = with_order(
         page_data(client.get(visit_page(visit))),
-        {"test": catalog_pk(visit, "emg"), "reason": "Twitching"},
+        {"test": catalog_pk(visit, "emg"), "side": "right", "limb": "arm", "reason": "Twitching"},
     )
     row_locked, outcome = threading.Event(), {}
 

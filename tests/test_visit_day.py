@@ -541,17 +541,18 @@ def test_open_orders_keep_a_visit_open_until_a_reason_is_given(
         test=seen_visit.condition.tests.get(slug="nerve-conduction-studies"),
     )
     page = provider_client.get(visit_url(seen_visit)).text
-    assert "Electromyogram (EMG): ordered" in page
-    assert "Nerve conduction studies: resulted" in page
+    assert "Electromyogram (EMG) (Both legs): ordered" in page
+    assert "Nerve conduction studies (Both legs): resulted" in page
 
     refused = provider_client.post(url(seen_visit, "close"), {"close-reason": " "})
 
     assert "<h1>Close the visit</h1>" in refused.text
     assert refused.context["form"].errors == {
         "reason": [
-            "Not every test order is reviewed or cancelled: Electromyogram (EMG) (ordered); "
-            "Nerve conduction studies (resulted). Review or cancel them first, or give a "
-            "reason for closing the visit with them open."
+            "Not every test order is reviewed or cancelled: "
+            "Electromyogram (EMG) (Both legs) (ordered); "
+            "Nerve conduction studies (Both legs) (resulted). "
+            "Review or cancel them first, or give a reason for closing the visit with them open."
         ]
     }
     seen_visit.refresh_from_db()
@@ -605,7 +606,7 @@ def test_the_admins_bulk_close_obeys_the_same_rule_and_says_why_each_was_refused
     assert "1 visit(s) closed." in shown
     assert (
         f"{pending.patient.mrn}: Not every test order is reviewed or cancelled: "
-        "Electromyogram (EMG) (ordered). Review or cancel them first, or give a reason "
+        "Electromyogram (EMG) (Both legs) (ordered). Review or cancel them first, or give a reason "
         "for closing the visit with them open. To close it anyway, give the reason on its "
         "staff page." in shown
     )

@@ -11,9 +11,9 @@ from playwright.sync_api import expect
 
 from audit.actors import Actor
 from intake.models import TestOrder
-from intake.orders import place_order
+from intake.orders import place_order, record_result
 
-from .conftest import DESKTOP, SCREENSHOTS, app_code
+from .conftest import DESKTOP, PHONE, SCREENSHOTS, app_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,6 +51,18 @@ def test_a_provider_orders_tests_results_one_and_signs_it_off(
     page.locator("#id_test_orders-0-test").select_option(label=EMG)
     page.locator("#id_test_orders-0-priority").select_option(label="Urgent")
     page.locator("#id_test_orders-1-test").select_option(label=NCS)
+    page.locator("#id_test_orders-1-side").select_option(label="Left")
+    page.locator("#id_test_orders-1-limb").select_option(label="Leg")
+    # The EMG's side and limb are forgotten at first: the page says so beside them.
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Say which side: left, right or both.")).to_be_visible()
+    expect(page.get_by_text("Say which limb: arm or leg.")).to_be_visible()
+    assert not TestOrder.objects.exists()
+    page.locator("#id_test_orders-0-side").select_option(label="Both sides")
+    page.locator("#id_test_orders-0-limb").select_option(label="Leg")
+    # Every column in view, without scrolling the orders sideways.
+    rows = page.locator("#test_orders-group .wrapper")
+    assert rows.evaluate("rows => rows.scrollWidth <= rows.clientWidth")
     reason = page.locator("#id_test_orders-1-reason").input_value()
     assert "Reports weakness" in reason
     screenshot("provider-visit-change")
@@ -81,28 +93,67 @@ def test_a_provider_orders_tests_results_one_and_signs_it_off(
     screenshot("provider-reviewed-order")
 
 
-def test_the_printed_requisitions_take_one_page_each(
-    live_server, page, provider, flagged_visit, screenshot, authenticator
+def test_a_printed_requisition_says_side_and_limb_and_takes_a_page_of_its_own(
+    live_server, page, provider, flagged_visit, screenshot, authenticator, axe_violations
 ):
-    for slug in ("emg", "nerve-conduction-studies"):
+    actor = Actor.for_user(provider)
+    emg, ncs = (
         place_order(
             visit=flagged_visit,
             test=flagged_visit.condition.tests.get(slug=slug),
-            actor=Actor.for_user(provider),
-            reason="Weakness",
+            actor=actor,
+            reason="Weakness and twitching in the left calf for three months",
+            side="left",
+            limb="leg",
         )
+        for slug in ("emg", "nerve-conduction-studies")
+    )
+    record_result(order=ncs, actor=actor, text="Normal sural and peroneal conduction.")
     print_url = reverse("intake:visit-print", args=[flagged_visit.pk])
     log_in(page, live_server, provider, print_url, authenticator(provider))
-    page.set_viewport_size(DESKTOP)
-    screenshot("provider-print-screen")
-    page.emulate_media(media="print")
-    screenshot("provider-print-media")
+    # The Print button's window.print(), counted instead of opening the dialog.
+    page.add_init_script("window.printed = 0; window.print = () => { window.printed += 1; };")
+    page.reload()
 
+    requisition = page.locator("section.requisition")
+    expect(requisition).to_have_count(1)  # the nerve studies have their result
+    expect(requisition.get_by_role("row", name="Side Left")).to_be_visible()
+    expect(requisition.get_by_role("row", name="Limb Leg")).to_be_visible()
+    expect(requisition.get_by_text("R25.3")).to_be_visible()
+    expect(requisition.locator(".results-so-far")).to_contain_text("Normal sural")
+    page.get_by_role("button", name="Print").click()
+    assert page.evaluate("window.printed") == 1
+    assert axe_violations() == []
+    for size, viewport in (("1280", DESKTOP), ("390", PHONE)):
+        page.set_viewport_size(viewport)
+        screenshot(f"provider-print-screen-{size}")
+        # Nothing wider than the screen: wide tables scroll in their own box.
+        assert page.evaluate("document.documentElement.scrollWidth") == viewport["width"]
+
+    page.set_viewport_size(DESKTOP)
+    page.emulate_media(media="print")
+    expect(page.locator("header.site-header")).to_be_hidden()
+    expect(page.get_by_role("button", name="Print")).to_be_hidden()
+    expect(page.get_by_text("Riverside Neurology Clinic").first).to_be_visible()
+    screenshot("provider-print-media")
     pdf = SCREENSHOTS / "provider-requisitions.pdf"
     page.pdf(path=pdf, format="A4")
 
-    pdfinfo = shutil.which("pdfinfo")
-    if pdfinfo is None:
-        pytest.skip("pdfinfo (poppler-utils) is not installed: page count not checked")
-    info = subprocess.run([pdfinfo, pdf], capture_output=True, text=True, check=True)  # noqa: S603
-    assert re.search(r"^Pages:\s+3$", info.stdout, re.M), info.stdout
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed: the pages are not read")
+    text = subprocess.run(  # noqa: S603
+        [pdftotext, "-layout", pdf, "-"], capture_output=True, text=True, check=True
+    ).stdout
+    pages = [page for page in text.split("\f") if page.strip()]
+    # The summary (as long as it needs), then the requisition on a page of its own.
+    *summary, requisition_page = pages
+    assert "Visit summary" in summary[0]
+    assert not any("Test requisition" in page for page in summary)
+    assert "Visit summary" not in requisition_page
+    assert "Test requisition" in requisition_page
+    assert re.search(r"Side\s+Left", requisition_page)
+    assert re.search(r"Limb\s+Leg", requisition_page)
+    assert re.search(r"Reason code\s+R25\.3 Fasciculation", requisition_page)
+    assert emg.test_name in requisition_page
+    assert "Staff sign in" not in text and "Sign out" not in text

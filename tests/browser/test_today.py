@@ -161,6 +161,8 @@ def test_a_visit_moves_to_another_time_and_a_provider_closes_one_with_an_order_o
     place_order(
         visit=flagged_visit,
         test=flagged_visit.condition.tests.get(slug="emg"),
+        side="right",
+        limb="arm",
         actor=actor,
         reason="Weakness",
     )
@@ -195,7 +197,7 @@ def test_a_visit_moves_to_another_time_and_a_provider_closes_one_with_an_order_o
     sign_in(page, live_server, provider, device=authenticator(provider))
     page.goto(f"{live_server.url}/staff/visits/{flagged_visit.pk}/")
     closing = page.get_by_role("region", name="Close the visit")
-    expect(closing).to_contain_text("Electromyogram (EMG): ordered")
+    expect(closing).to_contain_text("Electromyogram (EMG) (Right arm): ordered")
     at_both_widths(page, screenshot, axe_violations, "visit-close")
     closing.get_by_role("button", name="Close with orders open").click()
     expect(page.locator("#error-summary")).to_contain_text("Not every test order is reviewed")

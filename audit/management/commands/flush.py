@@ -8,14 +8,17 @@ from audit import append_only
 
 class Command(flush.Command):
     help = (
-        f"{flush.Command.help} On SQLite, where emptying is a DELETE, the audit trail's "
-        "append-only triggers are lifted for that one transaction and put back."
+        f"{flush.Command.help} On SQLite, where emptying is a DELETE, the append-only "
+        "triggers (the audit trail's, signed notes') are lifted for that one transaction "
+        "and put back."
     )
 
     def handle(self, **options):
         connection = connections[options["database"]]
         # PostgreSQL empties tables with TRUNCATE, which row triggers let through.
-        if connection.vendor != "sqlite" or not append_only.installed(connection):
+        if connection.vendor != "sqlite" or not any(
+            guard.installed(connection) for guard in append_only.GUARDS.values()
+        ):
             return super().handle(**options)
         # Asked before the transaction begins, so the question does not hold the lock.
         if (

@@ -1,0 +1,92 @@
+"""Durations in plain words: how long ago a date answered was, and how long a duration
+answered comes to ("90 seconds" is "1 minute 30 seconds").
+
+The arithmetic of time spans lives here, so the provider's page, and any page after it,
+says "3 weeks before the visit" the same way.
+"""
+
+import calendar
+from decimal import Decimal
+
+from conditions.models import HistoryQuestion
+
+# Seconds in each unit a duration answer may be given in, largest first.
+UNIT_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+
+
+def _count(number, unit):
+    return f"{number} {unit if number == 1 else unit + 's'}"
+
+
+def months_between(earlier, later):
+    """Whole calendar months from `earlier` to `later` (31 January to 28 February is 0)."""
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    return months - (later.day < earlier.day)
+
+
+def _months_after(day, months):
+    """The same day of the month `months` later (or that month's last day)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    last = calendar.monthrange(year, month)[1]
+    return day.replace(year=year, month=month, day=min(day.day, last))
+
+
+def span(earlier, later):
+    """The time from one date to a later one, in words: "5 days", "3 weeks and 2 days",
+    "2 months and 4 weeks", "2 years and 1 month"."""
+    days = days_between(earlier, later)
+    if days < 0:
+        raise ValueError("The first date must not be after the second.")
+    if days < 14:
+        return _count(days, "day")
+    months = months_between(earlier, later)
+    if months < 2:
+        weeks, rest = divmod(days, 7)
+        return _count(weeks, "week") + (f" and {_count(rest, 'day')}" if rest else "")
+    if months < 12:
+        weeks = days_between(_months_after(earlier, months), later) // 7
+        return _count(months, "month") + (f" and {_count(weeks, 'week')}" if weeks else "")
+    years, rest = divmod(months, 12)
+    return _count(years, "year") + (f" and {_count(rest, 'month')}" if rest else "")
+
+
+def before(day, *, reference, reference_name="the visit"):
+    """How long before `reference` (a date) `day` was, in words: "3 weeks before the
+    visit", "the day of the visit", or "after the visit" for a later date."""
+    if day == reference:
+        return f"the day of {reference_name}"
+    if day > reference:
+        return f"{span(reference, day)} after {reference_name}"
+    return f"{span(day, reference)} before {reference_name}"
+
+
+def spelled_out(amount, unit):
+    """A duration broken into its two largest whole units: (90, "seconds") is
+    "1 minute 30 seconds", (1.5, "hours") "1 hour 30 minutes"; or "" when that says
+    nothing more than the amount and unit themselves (5 seconds)."""
+    total = Decimal(amount) * UNIT_SECONDS[unit]
+    parts = []
+    for name, seconds in UNIT_SECONDS.items():
+        whole = int(total // seconds)
+        if whole:
+            parts.append((whole, name))
+            total -= whole * seconds
+    parts = parts[:2]
+    if not parts or (len(parts) == 1 and parts[0][1] == unit and total == 0):
+        return ""
+    return " ".join(_count(whole, name.removesuffix("s")) for whole, name in parts)
+
+
+def in_words(answer, *, visit_date):
+    """What a date or duration answer comes to, in words, or "" for other answers."""
+    if answer.answer_type == HistoryQuestion.AnswerType.DATE and answer.value_date:
+        return before(answer.value_date, reference=visit_date)
+    if answer.answer_type == HistoryQuestion.AnswerType.DURATION and answer.value_number:
+        return spelled_out(answer.value_number, answer.value_unit)
+    return ""
+
+
+def days_between(earlier, later):
+    """Whole days from one date to another (negative if `later` is earlier)."""
+    return (later - earlier).days
