@@ -169,6 +169,21 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# Dates: one convention for the whole clinic (README, "Dates"). Shown with the month as a
+# word, "12 Apr 1988", so that no reader takes the day for the month; typed as ISO
+# (1988-04-12), in the clinic's order DATE_ORDER (DMY: 12/04/1988, the default; MDY:
+# 04/12/1988) or as shown. Date pickers (type="date") show the browser's own order and send
+# ISO. config/formats/en/ hands these to Django, whose own English formats would win.
+DATE_ORDERS = {"DMY": "%d/%m/%Y", "MDY": "%m/%d/%Y"}
+DATE_ORDER = os.environ.get("DATE_ORDER", "DMY")
+if DATE_ORDER not in DATE_ORDERS:
+    raise ImproperlyConfigured(f"DATE_ORDER must be one of {', '.join(DATE_ORDERS)}.")
+DATE_FORMAT = SHORT_DATE_FORMAT = "j M Y"
+TIME_FORMAT = "H:i"
+DATETIME_FORMAT = SHORT_DATETIME_FORMAT = "j M Y H:i"
+DATE_INPUT_FORMATS = ["%Y-%m-%d", DATE_ORDERS[DATE_ORDER], "%d %b %Y"]
+FORMAT_MODULE_PATH = ["config.formats"]
+
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}

@@ -1,5 +1,7 @@
 """Saving a visit's intake answers, by staff or by the patient, and re-working its flags."""
 
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -105,6 +107,32 @@ def save_answers(
             answers_changed=changed,
         )
     return visit
+
+
+@dataclass
+class Difference:
+    """An answer as given on a form beside the one saved, as they read."""
+
+    wording: str
+    given: str
+    saved: str
+
+
+def differences(visit, values):
+    """The answers in `values` (question key -> typed value) that differ from the visit's
+    saved answers, as Differences in the order of the questions."""
+    saved = {answer.question_key: answer for answer in visit.answers.all()}
+    found = []
+    for question in visit.questions():
+        if question.key not in values:
+            continue
+        given = Answer(answer_type=question.answer_type)
+        for field, field_value in _typed_fields(question, values[question.key]).items():
+            setattr(given, field, field_value)
+        answer = saved.get(question.key) or Answer(answer_type=question.answer_type)
+        if _current_fields(given) != _current_fields(answer):
+            found.append(Difference(question.wording, given.display, answer.display))
+    return found
 
 
 def _is_empty(value):

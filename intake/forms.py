@@ -17,6 +17,7 @@ from django.utils.html import escape
 from conditions.models import Condition, HistoryQuestion, OrderableTest
 
 from . import body_sites
+from .dates import typed_date_examples
 from .models import Answer, ClinicalNote, Patient, TestOrder, is_valid_record_number
 from .patients import IDENTITY
 from .roles import active_providers
@@ -320,9 +321,12 @@ class PatientSearchForm(forms.Form):
     q = forms.CharField(
         label="Name, record number or date of birth",
         max_length=100,
-        help_text="Dates as 2001-03-31 or 31/03/2001.",
     )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].help_text = f"Dates as {typed_date_examples()}."
 
     def clean_q(self):
         query = self.cleaned_data["q"]
@@ -576,6 +580,7 @@ class IntakeForm(forms.Form):
         self.questions = visit.questions()
         self.completing = completing
         self.born = visit.patient.date_of_birth
+        self.lifetime = timezone.localdate() - self.born
         layout = []
         for question in self.questions:
             layout.append(self._add_question(question))
@@ -604,6 +609,9 @@ class IntakeForm(forms.Form):
         match question.answer_type:
             case Types.DATE:
                 self.fields[name] = forms.DateField(widget=DateInput(), **common)
+                self.fields[name].error_messages["invalid"] = (
+                    f"Enter a real date, for example {typed_date_examples()}."
+                )
             case Types.DURATION:
                 self.fields[f"{name}_amount"] = forms.DecimalField(
                     label="Number",
@@ -671,6 +679,13 @@ class IntakeForm(forms.Form):
                     self.add_error(
                         f"{name}_amount" if amount is None else f"{name}_unit",
                         "Give both a number and a unit.",
+                    )
+                    continue
+                if amount is not None and Answer.DurationUnit(unit).span(amount) > self.lifetime:
+                    self.add_error(
+                        f"{name}_amount",
+                        "This is longer than the time since the date of birth. "
+                        "Check the number and the unit.",
                     )
                     continue
                 self.cleaned_answers[question.key] = (amount, unit) if amount is not None else None

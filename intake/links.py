@@ -30,6 +30,10 @@ from .answers import save_answers
 from .models import AccessAttempt, PreVisitLink, Visit
 
 logger = logging.getLogger(__name__)
+# What staff read when the mailer fails: plain words, never the mailer's own error.
+SEND_FAILED = (
+    "The e-mail could not be sent. Show a link to copy or read out, or try sending again later."
+)
 
 
 def hash_token(token):
@@ -138,10 +142,7 @@ def email_previsit_link(link_id):
     except Exception as error:  # any mailer failure is shown to staff, not lost
         # Mail errors can quote the address: log only the link and the kind of error.
         logger.warning("Pre-visit link %s could not be sent: %s", link.pk, type(error).__name__)
-        link.send_error = (
-            f"The e-mail could not be sent ({type(error).__name__}). "
-            "Try again, or show a link to copy."
-        )
+        link.send_error = SEND_FAILED
         link.token_hash = None
         link.save(update_fields=["send_error", "token_hash"])
         return

@@ -8,12 +8,14 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from audit import append_only
 from audit.history import KeepsHistory, kept_versions
 from conditions.models import Condition, HistoryQuestion, OrderableTest
 
 from . import body_sites
+from .dates import parse_typed_date
 
 
 class RecordNumberCounter(models.Model):
@@ -68,7 +70,7 @@ class PatientQuerySet(models.QuerySet):
             return self.none()
         if query.isdigit():
             condition = _self_or_merged(mrn__startswith=query)
-        elif date_of_birth := parse_search_date(query):
+        elif date_of_birth := parse_typed_date(query):
             condition = _self_or_merged(date_of_birth=date_of_birth)
         else:
             terms = query.replace(",", " ").split()
@@ -88,15 +90,6 @@ class PatientQuerySet(models.QuerySet):
             family_name__iexact=family_name.strip(),
             date_of_birth=date_of_birth,
         )
-
-
-def parse_search_date(text):
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y"):
-        try:
-            return datetime.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return None
 
 
 class Patient(KeepsHistory, models.Model):
@@ -556,6 +549,10 @@ class Answer(KeepsHistory, models.Model):
         HOURS = "hours", "hours"
         DAYS = "days", "days"
 
+        def span(self, amount):
+            """`amount` of this unit as a timedelta."""
+            return datetime.timedelta(**{self.value: float(amount)})
+
     # The columns an answer's typed value is spread over (only its type's are filled).
     VALUE_FIELDS = [
         "value_date",
@@ -639,7 +636,7 @@ class Answer(KeepsHistory, models.Model):
         types = HistoryQuestion.AnswerType
         match self.answer_type:
             case types.DATE:
-                return self.value_date.strftime("%-d %B %Y") if self.value_date else ""
+                return date_format(self.value_date) if self.value_date else ""
             case types.DURATION:
                 if self.value_number is None:
                     return ""

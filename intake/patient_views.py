@@ -20,13 +20,14 @@ from django.views.decorators.csrf import csrf_exempt
 from audit.actors import Actor
 from conditions.models import Section
 
-from . import access, links
+from . import access, answers, links
 from .answers import IntakeConflict
 from .forms import DateOfBirthForm, IntakeForm
 from .models import PreVisitLink
 
 SESSION_KEY = "previsit-verified"
 FORM_KEY = "previsit-form-key"
+SAVED_KEY = "previsit-saved"
 SESSION_SECONDS = 2 * 60 * 60
 # Which page and status a link that cannot be used gets.
 PROBLEMS = {
@@ -96,6 +97,8 @@ def _post_from_our_form(request):
 def _problem(request, problem, status, **extra):
     context = {
         "problem": problem,
+        # A form sent to a link that stopped working: say that it was not saved.
+        "not_saved": request.method == "POST",
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
         **extra,
@@ -148,6 +151,8 @@ def start(request, token, link):
 
 @patient_page
 def questions(request, token, link):
+    if request.method == "POST" and link.state == PreVisitLink.State.SUBMITTED:
+        return _already_sent(request, link, token)
     if problem := _problem_with(request, link, token):
         return problem
     if not _is_verified(request, link):
@@ -157,22 +162,26 @@ def questions(request, token, link):
     if request.method != "POST":
         access.visit_through_link(actor, link)
         form = IntakeForm.with_saved_answers(visit)
-        return _questions_page(request, link, form)
+        return _questions_page(request, link, form, saved=request.session.pop(SAVED_KEY, False))
 
     submitting = request.POST.get("action") == "submit"
     form = IntakeForm(request.POST, visit=visit, completing=submitting)
     saved_now = None
     if form.is_valid():
         try:
-            visit = links.save_patient_answers(
+            links.save_patient_answers(
                 link=link,
                 values=form.cleaned_answers,
                 expected_version=form.cleaned_data["intake_version"],
                 submit=submitting,
                 actor=actor,
             )
-        except links.LinkNotUsable:
-            return redirect("previsit:start", token=token)
+        except links.LinkNotUsable as refused:
+            if refused.state == PreVisitLink.State.SUBMITTED:
+                # Sent from another tab (or a double press) while this one was saving.
+                link.refresh_from_db()
+                return _already_sent(request, link, token)
+            return _problem(request, *PROBLEMS[refused.state])
         except IntakeConflict:
             visit.refresh_from_db()
             form.data = form.data.copy()
@@ -190,13 +199,32 @@ def questions(request, token, link):
         else:
             if submitting:
                 return redirect("previsit:done", token=token)
-            return _questions_page(
-                request,
-                link,
-                IntakeForm.with_saved_answers(visit),
-                saved=True,
-            )
+            # Back to the page by GET, so that it shows the answers and version as saved
+            # now, and reloading it does not send the form again.
+            request.session[SAVED_KEY] = True
+            return redirect("previsit:questions", token=token)
     return _questions_page(request, link, form, saved_now=saved_now)
+
+
+def _already_sent(request, link, token):
+    """A save or send from a page left open after the answers were sent: nothing is
+    saved, and the page says so, shows what the clinic has, and how to change it.
+
+    A repeated send of exactly the answers the clinic has (a double press) loses
+    nothing, and gets the usual "sent" page."""
+    if not _is_verified(request, link):
+        return _problem(request, "submitted", 410)
+    visit = access.visit_through_link(Actor.through_link(link, request), link)
+    form = IntakeForm(request.POST, visit=visit, completing=False)
+    not_saved = form.is_valid() and answers.differences(visit, form.cleaned_answers)
+    if form.is_valid() and not not_saved:
+        return redirect("previsit:done", token=token)
+    return render(
+        request,
+        "previsit/already_sent.html",
+        {**_visit_context(link), "answers": visit.answers.all(), "not_saved": not_saved},
+        status=409,
+    )
 
 
 def _questions_page(request, link, form, *, saved=False, saved_now=None):

@@ -322,14 +322,14 @@ def _side_by_side(merged, survivor):
     rows = [
         ("Name", lambda p: p.full_name),
         ("Record number", lambda p: p.mrn),
-        ("Date of birth", lambda p: date_format(p.date_of_birth, "j F Y")),
+        ("Date of birth", lambda p: date_format(p.date_of_birth)),
         ("Sex at birth", lambda p: p.get_sex_at_birth_display()),
         ("E-mail", lambda p: p.email or "—"),
         ("Phone", lambda p: p.phone or "—"),
         ("Preferred language", lambda p: p.language_display or "Not asked"),
         ("E-mail may be used", lambda p: _yes_no(p.email_allowed)),
         ("Text messages may be used", lambda p: _yes_no(p.sms_allowed)),
-        ("Registered", lambda p: date_format(timezone.localtime(p.created_at), "j F Y")),
+        ("Registered", lambda p: date_format(timezone.localtime(p.created_at))),
     ]
     details = []
     for label, shown in rows:
@@ -425,7 +425,7 @@ def visit_detail(request, pk):
     test orders with who ordered them, and the versions of all three with the users they
     name: a fixed number however many rows there are."""
     visit = access.visit_for(request.actor, pk)
-    answers = visit.answers.select_related("answered_by")
+    answers = list(visit.answers.select_related("answered_by"))
     return render(
         request,
         "intake/visit_detail.html",
@@ -434,6 +434,7 @@ def visit_detail(request, pk):
             "answers": answers,
             "orders": visit.test_orders.select_related("ordered_by"),
             "link": visit.previsit_links.first(),
+            "patient_answered": any(answer.source == Answer.Source.PATIENT for answer in answers),
             "record_history": history.changes(
                 visit.history.all(),
                 Answer.history.filter(visit_id=visit.pk),
@@ -665,6 +666,15 @@ def visit_link_send(request, pk):
         messages.error(request, " ".join(error.messages))
     else:
         link.refresh_from_db()
+        if link.send_error == links.SEND_FAILED:
+            # The mailer failed while staff wait (tasks run at once): a link to copy or
+            # read out instead, so the patient still gets one.
+            messages.error(
+                request,
+                "The e-mail could not be sent. The link is shown below to copy or read out; "
+                "try sending again later.",
+            )
+            return _show_link(request, visit)
         if link.send_error:
             messages.error(request, link.send_error)
         else:
@@ -677,6 +687,10 @@ def visit_link_send(request, pk):
 def visit_link_show(request, pk):
     """The one time a link's address is shown; it is not stored, so it cannot be shown again."""
     visit = access.visit_for(request.actor, pk, permission="intake.add_previsitlink")
+    return _show_link(request, visit)
+
+
+def _show_link(request, visit):
     try:
         link, url = links.show_previsit_link(visit=visit, actor=request.actor)
     except ValidationError as error:

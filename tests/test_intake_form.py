@@ -339,8 +339,8 @@ TODAY = timezone.localdate()
             "q_first-noticed",
             "This date is before the date of birth.",
         ),
-        ({"first-noticed": "2024-02-30"}, "q_first-noticed", "Enter a valid date."),
-        ({"first-noticed": "last spring"}, "q_first-noticed", "Enter a valid date."),
+        ({"first-noticed": "2024-02-30"}, "q_first-noticed", "Enter a real date, for example"),
+        ({"first-noticed": "last spring"}, "q_first-noticed", "Enter a real date, for example"),
         ({"episode-length_unit": ""}, "q_episode-length_unit", "Choose a unit."),
         ({"episode-length_unit": "weeks"}, "q_episode-length_unit", "Choose one of the"),
         ({"episode-length_amount": "-5"}, "q_episode-length_amount", "greater than or equal"),
@@ -349,6 +349,16 @@ TODAY = timezone.localdate()
         ({"episode-length_amount": "NaN"}, "q_episode-length_amount", "Give a number."),
         ({"episode-length_amount": "1e9"}, "q_episode-length_amount", "less than or equal"),
         ({"episode-length_amount": "1.255"}, "q_episode-length_amount", "2 decimal places"),
+        (
+            {"episode-length_amount": "99999", "episode-length_unit": "days"},
+            "q_episode-length_amount",
+            "This is longer than the time since the date of birth.",
+        ),
+        (
+            {"episode-length_amount": "11000", "episode-length_unit": "days"},
+            "q_episode-length_amount",
+            "Check the number and the unit.",
+        ),
         ({"how-often": "sometimes"}, "q_how-often", "Choose one of the"),
         ({"muscles-affected": ["eyelid", "elbow"]}, "q_muscles-affected", "Choose one of the"),
         ({"same-place": "maybe"}, "q_same-place", "Choose one of the"),
@@ -386,6 +396,21 @@ def test_bad_answers_are_explained_beside_the_field_and_at_the_top_and_nothing_i
     assert visit.answers.count() == 0
     visit.refresh_from_db()
     assert (visit.status, visit.intake_version) == (Visit.Status.SCHEDULED, 0)
+
+
+def test_a_duration_as_long_as_the_patients_life_so_far_is_accepted(
+    desk_client, visit, intake_data
+):
+    lifetime = (TODAY - visit.patient.date_of_birth).days
+    data = intake_data(
+        visit, {"episode-length_amount": str(lifetime), "episode-length_unit": "days"}
+    )
+
+    response = desk_client.post(intake_url(visit), data)
+
+    assert response.status_code == 302
+    answer = visit.answers.get(question_key="episode-length")
+    assert answer.value == (lifetime, "days")
 
 
 def test_every_link_in_the_error_summary_leads_to_its_field(desk_client, visit):

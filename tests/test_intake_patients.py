@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.db import IntegrityError
+from django.test import override_settings
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -221,13 +222,43 @@ def test_search_finds_a_patient_by_record_number_or_its_beginning(desk_client):
     assert ines in matching_prefix.object_list
 
 
-def test_search_finds_patients_by_date_of_birth_in_either_format(desk_client):
+def test_search_finds_patients_by_date_of_birth_as_iso_in_the_clinics_order_or_as_shown(
+    desk_client,
+):
     ines = PatientFactory(date_of_birth=datetime.date(2001, 3, 31))
     PatientFactory(date_of_birth=datetime.date(2001, 3, 30))
 
-    for query in ("2001-03-31", "31/03/2001", "31.03.2001"):
+    for query in ("2001-03-31", "31/03/2001", "31 Mar 2001", " 31/03/2001 "):
         response = desk_client.post(SEARCH, {"q": query})
         assert list(response.context["page"].object_list) == [ines], query
+
+
+def test_the_search_hint_gives_the_date_forms_it_accepts(desk_client):
+    response = desk_client.get(SEARCH)
+
+    hint = response.text.split('id="id_q_helptext"', 1)[1].split("</div>", 1)[0]
+    assert "Dates as 2001-03-31, 31/03/2001 or 31 Mar 2001." in hint
+
+
+@override_settings(DATE_INPUT_FORMATS=["%Y-%m-%d", "%m/%d/%Y", "%d %b %Y"])
+def test_a_clinic_that_writes_the_month_first_searches_and_is_told_so(desk_client):
+    april = PatientFactory(date_of_birth=datetime.date(2001, 4, 3))
+    PatientFactory(date_of_birth=datetime.date(2001, 3, 4))
+
+    response = desk_client.post(SEARCH, {"q": "04/03/2001"})
+
+    assert list(response.context["page"].object_list) == [april]
+    assert "Dates as 2001-03-31, 03/31/2001 or 31 Mar 2001." in response.text
+    assert desk_client.post(SEARCH, {"q": "31/03/2001"}).context["page"].paginator.count == 0
+
+
+def test_a_date_that_does_not_exist_is_searched_as_text_and_finds_no_one(desk_client):
+    PatientFactory(date_of_birth=datetime.date(2001, 3, 31))
+
+    response = desk_client.post(SEARCH, {"q": "31/02/2001"})
+
+    assert response.status_code == 200
+    assert "0 patients found" in response.text
 
 
 def test_search_with_no_match_says_so_and_offers_to_register(desk_client):
@@ -315,7 +346,7 @@ def test_the_patient_page_shows_their_details_and_visits_newest_first(desk_clien
 
     assert "<h1>Ines Vargas</h1>" in response.text
     assert patient.mrn in response.text
-    assert "21 June 2001" in response.text
+    assert "21 Jun 2001" in response.text
     assert "ines@example.org" in response.text
     assert list(response.context["visits"]) == [newer, older]
     assert f'href="/staff/visits/{newer.pk}/"' in response.text
@@ -340,3 +371,16 @@ def test_showing_possible_duplicates_is_audited(desk_client, front_desk):
     assert AuditEvent.objects.filter(
         action="list", record_type="intake.patient", patient_id=existing.pk, actor=front_desk
     ).exists()
+
+
+def test_dates_are_shown_in_the_clinics_format_from_settings(desk_client, settings):
+    patient = PatientFactory(date_of_birth=datetime.date(2001, 6, 21))
+    page = f"/staff/patients/{patient.pk}/"
+
+    shown = desk_client.get(page).text
+    settings.DATE_FORMAT = "Y-m-d"
+    shown_after = desk_client.get(page).text
+
+    assert "21 Jun 2001" in shown
+    assert "2001-06-21" in shown_after
+    assert "21 Jun 2001" not in shown_after

@@ -146,7 +146,7 @@ def test_the_visit_page_lists_answers_as_asked_with_who_answered_and_when(
     text = response.text
     assert "Intake complete" in text
     for wording, shown in [
-        ("When did you first notice the twitching?", "{:%-d %B %Y}"),
+        ("When did you first notice the twitching?", "{:%-d %b %Y}"),
         ("How long does each twitch last?", "5 seconds"),
         ("How often do you have twitching?", "Several times a day"),
         ("Which muscles are affected?", "Eyelid"),

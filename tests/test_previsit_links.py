@@ -40,6 +40,12 @@ def token_in(text):
     return text[start:].split("/", 1)[0]
 
 
+def link_state(response):
+    """What the visit page says of its latest pre-visit link, as one line of text."""
+    text = response.text.split('id="link-state">', 1)[1].split("</p>", 1)[0]
+    return " ".join(unescape(text).split())
+
+
 def send_by_email(client, visit, capture):
     """Press "Send link by e-mail" on the visit page; the task runs once the request commits."""
     with capture(execute=True):
@@ -95,10 +101,12 @@ def test_the_visit_page_tells_staff_the_link_is_being_e_mailed_and_until_when_it
     response = desk_client.get(visit_url(upcoming_visit))
 
     assert "The pre-visit link is being e-mailed to the patient." in response.text
-    assert "Latest link: <strong>Active</strong>" in response.text
-    assert "by e-mail" in response.text
-    expires = timezone.localtime(PreVisitLink.objects.get().expires_at)
-    assert f"Works until {expires:%-d %b %Y %H:%M}" in response.text
+    link = PreVisitLink.objects.get()
+    sent, expires = timezone.localtime(link.sent_at), timezone.localtime(link.expires_at)
+    assert link_state(response) == (
+        f"The link was e-mailed to the patient on {sent:%-d %b %Y at %H:%M}. "
+        f"It works until {expires:%-d %b %Y at %H:%M}."
+    )
 
 
 def test_a_mailer_that_fails_is_shown_to_staff_and_leaves_no_working_link(
@@ -110,12 +118,15 @@ def test_a_mailer_that_fails_is_shown_to_staff_and_leaves_no_working_link(
     response = desk_client.get(visit_url(upcoming_visit))
 
     assert response.status_code == 200
-    assert "Could not be sent" in response.text
-    assert "The e-mail could not be sent (ConnectionRefusedError)" in response.text
+    assert link_state(response).startswith("The link could not be e-mailed to the patient.")
+    assert links.SEND_FAILED in response.text
+    assert "ConnectionRefused" not in response.text
+    assert "Connection refused" not in response.text
     link = PreVisitLink.objects.get()
     assert link.state == PreVisitLink.State.FAILED
     assert link.token_hash is None
     assert "ines.okafor@example.org" not in caplog.text
+    assert "Connection refused" not in caplog.text
     assert f"Pre-visit link {link.pk} could not be sent" in caplog.text
 
 
@@ -127,12 +138,20 @@ def test_when_the_task_runs_at_once_a_failed_send_is_the_message_staff_see_next(
     # production with the immediate backend.
     settings.MAILERS = FAILING_MAILER
 
-    response = desk_client.post(f"/staff/visits/{upcoming_visit.pk}/link/send/", follow=True)
+    response = desk_client.post(f"/staff/visits/{upcoming_visit.pk}/link/send/")
 
     assert response.status_code == 200
     assert "being e-mailed" not in response.text
-    # Once as the message, once beside the link's state.
-    assert response.text.count("The e-mail could not be sent (ConnectionRefusedError)") == 2
+    assert (
+        "The e-mail could not be sent. The link is shown below to copy or read out; "
+        "try sending again later."
+    ) in response.text
+    assert "ConnectionRefused" not in response.text
+    failed, shown = PreVisitLink.objects.order_by("pk")
+    assert (failed.state, shown.state) == (PreVisitLink.State.REVOKED, PreVisitLink.State.ACTIVE)
+    assert shown.channel == PreVisitLink.Channel.SHOWN
+    assert links.find_link(token_in(unescape(response.text))) == shown
+    assert response["Cache-Control"] == "no-store"
 
 
 def test_a_link_cannot_be_e_mailed_to_a_patient_without_an_address(desk_client, condition):
@@ -268,7 +287,8 @@ def test_a_queued_e_mail_task_holds_no_token_until_the_worker_sends_it(
     link = PreVisitLink.objects.get()
 
     assert link.state == PreVisitLink.State.PENDING
-    assert "Being sent" in desk_client.get(visit_url(upcoming_visit)).text
+    shown = link_state(desk_client.get(visit_url(upcoming_visit)))
+    assert shown.startswith("The link is being e-mailed to the patient.")
     assert mail.outbox == []
     [queued] = DBTaskResult.objects.all()
     assert queued.args_kwargs == {"args": [link.pk], "kwargs": {}}
@@ -323,9 +343,9 @@ def test_an_expired_link_stops_working_and_staff_see_it_expired(
 
     assert response.status_code == 410
     assert "This link has expired" in response.text
-    assert (
-        "Latest link: <strong>Expired</strong>" in desk_client.get(visit_url(upcoming_visit)).text
-    )
+    state = link_state(desk_client.get(visit_url(upcoming_visit)))
+    assert state.startswith("The link was shown to staff to copy on ")
+    assert ". It expired on " in state
 
 
 # Revoking and resending
@@ -337,7 +357,8 @@ def test_staff_revoke_a_link_and_the_patient_is_told_it_no_longer_works(
     response = desk_client.post(f"/staff/visits/{upcoming_visit.pk}/link/revoke/", follow=True)
 
     assert "The pre-visit link no longer works." in response.text
-    assert "Latest link: <strong>Revoked</strong>" in response.text
+    assert ". It was revoked on " in link_state(response)
+    assert link_state(response).endswith(". Reason: Revoked by staff.")
     assert "Revoke link" not in response.text
     link = PreVisitLink.objects.get()
     assert (link.revoked_by, link.revoke_reason) == (front_desk, "Revoked by staff")
@@ -438,8 +459,8 @@ def test_staff_see_that_wrong_dates_of_birth_locked_the_link(
 
     response = desk_client.get(visit_url(upcoming_visit))
 
-    locked = "Latest link: <strong>Locked after wrong dates of birth</strong>"
-    assert f"{locked} (5 wrong dates of birth)." in response.text
+    assert link_state(response).endswith(" after 5 wrong dates of birth.")
+    assert ". It was locked on " in link_state(response)
     assert AuditEvent.objects.filter(action="update", detail__locked=True).count() == 1
 
 
@@ -457,7 +478,7 @@ def test_staff_see_the_patients_answers_as_given_by_the_patient(
     response = desk_client.get(visit_url(upcoming_visit))
 
     assert "Intake complete" in response.text
-    assert "Latest link: <strong>Submitted</strong>." in response.text
+    assert ". The patient sent their answers back on " in link_state(response)
     assert response.text.count(">The patient<") == len(upcoming_visit.questions())
     assert "Weakness" in response.text
     assert "Red flag" in response.text
@@ -553,7 +574,7 @@ def test_staff_are_offered_to_reopen_only_a_link_that_can_be_reopened(
 
     assert "Let the patient change their answers" in offered
     assert "Let the patient change their answers" not in expired
-    assert "Latest link: <strong>Submitted</strong>" in expired
+    assert "sent their answers back on" in expired.split('id="link-state">')[1]
 
 
 def test_cancelling_the_visit_closes_its_link_as_staff_see_it(
@@ -565,8 +586,8 @@ def test_cancelling_the_visit_closes_its_link_as_staff_see_it(
 
     response = desk_client.get(visit_url(upcoming_visit))
 
-    assert "Latest link: <strong>Closed with the visit</strong>" in response.text
-    assert "Works until" not in response.text
+    assert link_state(response).endswith(" It no longer works: the visit is cancelled.")
+    assert "works until" not in response.text
     assert "Revoke link" not in response.text
 
 
@@ -588,3 +609,133 @@ def test_the_patients_new_answer_after_a_reopen_is_not_shown_as_a_staff_correcti
     answer = Answer.objects.get(visit=upcoming_visit, question_key="same-place")
     assert (answer.value, answer.source) == (True, Answer.Source.PATIENT)
     assert "Corrected by staff" not in desk_client.get(visit_url(upcoming_visit)).text
+
+
+# What staff read of a link, state by state
+
+
+def _at(moment):
+    return f"{timezone.localtime(moment):%-d %b %Y at %H:%M}"
+
+
+def _link_in_state(state, *, visit, front_desk, clock):
+    """The visit's latest link brought to `state`, at the clock's times."""
+    actor = Actor.for_user(front_desk)
+    if state in ("being e-mailed", "e-mailed", "could not be sent"):
+        link = PreVisitLink.objects.create(
+            visit=visit,
+            channel=PreVisitLink.Channel.EMAIL,
+            created_by=front_desk,
+            expires_at=links.link_expiry(issued_at=clock.now, visit_time=visit.scheduled_at),
+        )
+        if state == "e-mailed":
+            link.token_hash, link.sent_at = "0" * 64, clock.now
+        if state == "could not be sent":
+            link.send_error = links.SEND_FAILED
+        link.save()
+        return link
+    link, _ = links.show_previsit_link(visit=visit, actor=actor)
+    clock.move(minutes=5)
+    if state in ("opened", "started", "sent back"):
+        link.opened_at = clock.now
+        link.save()
+    if state in ("started", "sent back"):
+        clock.move(minutes=5)
+        links.save_patient_answers(
+            link=link,
+            values={"how-often": "all-the-time"} if state == "started" else ALL_ANSWERS,
+            expected_version=visit.intake_version,
+            submit=state == "sent back",
+            actor=Actor.through_link(link),
+        )
+    if state == "expired":
+        link.expires_at = clock.now - datetime.timedelta(minutes=1)
+        link.save()
+    if state == "revoked":
+        links.revoke_link(link=link, actor=actor)
+    if state == "locked":
+        link.failed_attempts, link.locked_at = 5, clock.now
+        link.save()
+    if state == "closed":
+        Visit.objects.filter(pk=visit.pk).update(
+            status=Visit.Status.CANCELLED, cancel_reason="The patient is better"
+        )
+    link.refresh_from_db()
+    return link
+
+
+ALL_ANSWERS = {
+    "first-noticed": datetime.date(2026, 1, 5),
+    "episode-length": (5, "seconds"),
+    "how-often": "all-the-time",
+    "muscles-affected": {"calf"},
+    "same-place": True,
+    "pregnant": False,
+    "other-symptoms": {"none-of-these"},
+}
+
+
+@pytest.mark.parametrize(
+    ("state", "wording"),
+    [
+        ("being e-mailed", "The link is being e-mailed to the patient. It works until {expires}."),
+        (
+            "e-mailed",
+            "The link was e-mailed to the patient on {sent}. It works until {expires}.",
+        ),
+        (
+            "could not be sent",
+            "The link could not be e-mailed to the patient.",
+        ),
+        ("shown", "The link was shown to staff to copy on {sent}. It works until {expires}."),
+        (
+            "opened",
+            "The link was shown to staff to copy on {sent}. The patient opened it on {opened}. "
+            "It works until {expires}.",
+        ),
+        (
+            "started",
+            "The link was shown to staff to copy on {sent}. The patient opened it on {opened}. "
+            "The patient has saved some answers and not sent them back yet. "
+            "It works until {expires}.",
+        ),
+        (
+            "sent back",
+            "The link was shown to staff to copy on {sent}. The patient opened it on {opened}. "
+            "The patient sent their answers back on {submitted}.",
+        ),
+        ("expired", "The link was shown to staff to copy on {sent}. It expired on {expires}."),
+        (
+            "revoked",
+            "The link was shown to staff to copy on {sent}. It was revoked on {revoked}. "
+            "Reason: Revoked by staff.",
+        ),
+        (
+            "locked",
+            "The link was shown to staff to copy on {sent}. "
+            "It was locked on {locked} after 5 wrong dates of birth.",
+        ),
+        (
+            "closed",
+            "The link was shown to staff to copy on {sent}. "
+            "It no longer works: the visit is cancelled.",
+        ),
+    ],
+)
+def test_each_state_of_a_link_reads_as_sentences_on_the_visit_page(
+    clock, desk_client, front_desk, upcoming_visit, state, wording
+):
+    link = _link_in_state(state, visit=upcoming_visit, front_desk=front_desk, clock=clock)
+
+    response = desk_client.get(visit_url(upcoming_visit))
+
+    moments = {
+        "sent": link.sent_at,
+        "expires": link.expires_at,
+        "opened": link.opened_at,
+        "submitted": link.submitted_at,
+        "revoked": link.revoked_at,
+        "locked": link.locked_at,
+    }
+    expected = wording.format(**{name: _at(m) for name, m in moments.items() if m})
+    assert link_state(response) == expected

@@ -9,7 +9,6 @@ import math
 import socket
 import threading
 from decimal import Decimal
-from html.parser import HTMLParser
 
 import pytest
 from django.conf import settings
@@ -25,9 +24,11 @@ from config.log_filters import RedactTokensAndSearches
 from intake import links
 from intake.answers import save_answers
 from intake.models import AccessAttempt, Answer, PreVisitLink, Visit
+from intake.patient_views import SESSION_KEY
 
 from .conftest import PreVisitPatient
 from .factories import PatientFactory, VisitFactory, at_today
+from .reading import by_id, description_of, field_signature, form_fields, headings, parse
 
 BORN = datetime.date(1995, 3, 27)  # the upcoming visit's patient
 ALL_ANSWERS = {
@@ -39,106 +40,6 @@ ALL_ANSWERS = {
     "pregnant": False,
     "other-symptoms": {"none-of-these"},
 }
-
-
-# Reading pages as a browser and a screen reader would
-
-
-class Element:
-    def __init__(self, tag, attrs, parent):
-        self.tag, self.attrs, self.parent = tag, dict(attrs), parent
-        self.children, self.text_parts = [], []
-
-    @property
-    def text(self):
-        parts = list(self.text_parts)
-        for child in self.children:
-            parts.append(child.text)
-        return " ".join(" ".join(parts).split())
-
-    def iter(self):
-        yield self
-        for child in self.children:
-            yield from child.iter()
-
-    def ancestors(self):
-        node = self.parent
-        while node is not None:
-            yield node
-            node = node.parent
-
-
-class _Tree(HTMLParser):
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = self.current = Element("document", {}, None)
-
-    def handle_starttag(self, tag, attrs):
-        element = Element(tag, attrs, self.current)
-        self.current.children.append(element)
-        if tag not in self.VOID:
-            self.current = element
-
-    def handle_endtag(self, tag):
-        node = self.current
-        while node is not None and node.tag != tag:
-            node = node.parent
-        if node is not None and node.parent is not None:
-            self.current = node.parent
-
-    def handle_data(self, data):
-        self.current.text_parts.append(data)
-
-
-def parse(html):
-    tree = _Tree()
-    tree.feed(html)
-    return tree.root
-
-
-def by_id(root):
-    return {element.attrs["id"]: element for element in root.iter() if "id" in element.attrs}
-
-
-def form_fields(root):
-    return [
-        element
-        for element in root.iter()
-        if element.tag in ("input", "select", "textarea")
-        and element.attrs.get("type") not in ("hidden", "submit")
-    ]
-
-
-def description_of(field, ids):
-    """What a screen reader reads as the field's description: its own aria-describedby
-    and that of the fieldset around it."""
-    holders = [field, *(a for a in field.ancestors() if a.tag == "fieldset")]
-    wanted = [i for holder in holders for i in holder.attrs.get("aria-describedby", "").split()]
-    return " ".join(ids[i].text for i in wanted if i in ids)
-
-
-def field_signature(html):
-    """The names and kinds of the form's fields, and the choices each offers."""
-    return sorted(
-        (field.attrs["name"], field.tag, field.attrs.get("type", ""), field.attrs.get("value", ""))
-        for field in form_fields(parse(html))
-        if field.attrs.get("name") not in ("form_key", "csrfmiddlewaretoken")
-        and field.attrs.get("type") in ("radio", "checkbox")
-    ) + sorted(
-        (field.attrs["name"], field.tag, field.attrs.get("type", ""))
-        for field in form_fields(parse(html))
-        if field.attrs.get("type") not in ("radio", "checkbox")
-    )
-
-
-def headings(html):
-    return [
-        (int(element.tag[1]), element.text)
-        for element in parse(html).iter()
-        if element.tag in ("h1", "h2", "h3", "h4", "h5", "h6")
-    ]
 
 
 def patient_data(visit):
@@ -348,7 +249,12 @@ def test_answers_are_checked_as_on_the_staff_form(verified_patient, upcoming_vis
         answers_post(
             upcoming_visit,
             intake_data,
-            {"first-noticed": future, "other-symptoms": ["weakness", "none-of-these"]},
+            {
+                "first-noticed": future,
+                "episode-length_amount": "99999",
+                "episode-length_unit": "days",
+                "other-symptoms": ["weakness", "none-of-these"],
+            },
         ),
     )
 
@@ -359,6 +265,9 @@ def test_answers_are_checked_as_on_the_staff_form(verified_patient, upcoming_vis
     assert "This date is in the future." in summary
     assert "“None of these” cannot be chosen together with other answers." in summary
     assert "This date is in the future." in description_of(ids["id_q_first-noticed"], ids)
+    too_long = "This is longer than the time since the date of birth."
+    assert too_long in summary
+    assert too_long in description_of(ids["id_q_episode-length_amount"], ids)
     assert "cannot be chosen together" in description_of(ids["id_q_other-symptoms_0"], ids)
     assert ids["id_q_first-noticed"].attrs["value"] == future
     assert not Answer.objects.exists()
@@ -374,9 +283,9 @@ def test_saving_keeps_the_answers_given_so_far_as_the_patients(
         upcoming_visit, intake_data, {"how-often": None, "muscles-affected": None}, action="save"
     )
 
-    response = verified_patient.post("questions/", data)
+    response = verified_patient.post("questions/", data, follow=True)
 
-    assert response.status_code == 200
+    assert response.redirect_chain == [(verified_patient.url + "questions/", 302)]
     assert "Your answers are saved" in response.text
     assert "open the link in your e-mail or message again" in response.text
     answers = Answer.objects.filter(visit=upcoming_visit)
@@ -415,7 +324,9 @@ def test_the_saved_page_can_be_sent_as_it_is(
 ):
     # The page shown after saving carries the version just saved, so sending from it is
     # not taken for someone else's change.
-    saved = verified_patient.post("questions/", answers_post(upcoming_visit, intake_data))
+    saved = verified_patient.post(
+        "questions/", answers_post(upcoming_visit, intake_data), follow=True
+    )
     shown = form_values(saved.text)
     assert shown["intake_version"] == ["1"]
 
@@ -423,6 +334,83 @@ def test_the_saved_page_can_be_sent_as_it_is(
 
     assert response.status_code == 302
     assert PreVisitLink.objects.get().submitted_at is not None
+
+
+def test_the_patient_saves_as_often_as_they_like_from_the_page_that_comes_back(
+    verified_patient, upcoming_visit, intake_data, form_values
+):
+    page = verified_patient.post(
+        "questions/", answers_post(upcoming_visit, intake_data), follow=True
+    )
+
+    for amount in ("6", "7", "8"):
+        shown = form_values(page.text)
+        shown["q_episode-length_amount"] = [amount]
+        page = verified_patient.post("questions/", {**shown, "action": "save"}, follow=True)
+        assert "Your answers are saved" in page.text
+        assert "The clinic changed some of your answers" not in page.text
+
+    answer = Answer.objects.get(visit=upcoming_visit, question_key="episode-length")
+    assert answer.value == (Decimal(8), "seconds")
+    assert form_values(page.text)["intake_version"] == ["4"]
+
+
+def test_reloading_the_page_after_saving_sends_nothing_again(
+    verified_patient, upcoming_visit, intake_data
+):
+    verified_patient.post("questions/", answers_post(upcoming_visit, intake_data))
+    verified_patient.get("questions/")
+
+    reloaded = verified_patient.get("questions/")
+
+    assert reloaded.status_code == 200
+    assert "Your answers are saved" not in reloaded.text
+    assert AuditEvent.objects.filter(action="update", record_type="intake.visit").count() == 1
+
+
+@pytest.mark.parametrize("action", ["submit", "save"])
+def test_a_form_sent_from_a_page_left_open_after_sending_says_what_was_not_saved(
+    verified_patient, upcoming_visit, intake_data, action
+):
+    left_open = answers_post(
+        upcoming_visit, intake_data, {"how-often": "all-the-time"}, action=action
+    )
+    verified_patient.post("questions/", answers_post(upcoming_visit, intake_data, action="submit"))
+    kept = list(Answer.objects.values())
+
+    response = verified_patient.post("questions/", left_open)
+
+    assert response.status_code == 409
+    ids = by_id(parse(response.text))
+    assert "Your answers were already sent" in response.text
+    assert "were not saved" in response.text
+    not_saved = ids["not-saved-heading"].parent.text
+    assert "How often do you have twitching?" in not_saved
+    assert "You gave: All the time" in not_saved
+    assert "The clinic has: Several times a day" in not_saved
+    assert "Which muscles are affected?" not in not_saved
+    assert "Several times a day" in response.text.split("The answers the clinic has")[1]
+    assert f'href="tel:{settings.CLINIC_PHONE}"' in response.text
+    assert list(Answer.objects.values()) == kept
+    assert AuditEvent.objects.filter(action__in=["update", "submit"]).count() == 1
+
+
+def test_a_form_sent_after_sending_by_a_browser_no_longer_confirmed_shows_no_answers(
+    verified_patient, upcoming_visit, intake_data
+):
+    left_open = answers_post(upcoming_visit, intake_data, {"how-often": "all-the-time"})
+    verified_patient.post("questions/", answers_post(upcoming_visit, intake_data, action="submit"))
+    session = verified_patient.client.session
+    del session[SESSION_KEY]  # as if the date of birth had not been given in this browser
+    session.save()
+
+    response = verified_patient.post("questions/", left_open)
+
+    assert response.status_code == 410
+    assert "<h1>Your answers have already been sent</h1>" in response.text
+    assert "The answers on the page you sent were not saved." in response.text
+    assert "Several times a day" not in response.text
+    assert_no_patient_data(response.text, upcoming_visit)
 
 
 def test_submitting_with_questions_unanswered_lists_them_and_sends_nothing(
@@ -570,7 +558,7 @@ def test_staff_saving_meanwhile_makes_the_patients_save_a_conflict_not_an_overwr
     assert "Is the twitching always in the same place?" in clinic_answers
     assert "No" in clinic_answers
     assert 'name="intake_version" value="1"' in response.text
-    saved_again = verified_patient.post("questions/", {**data, "intake_version": "1"})
+    saved_again = verified_patient.post("questions/", {**data, "intake_version": "1"}, follow=True)
     assert "Your answers are saved" in saved_again.text
 
 
@@ -737,7 +725,7 @@ def test_a_post_with_origin_null_and_no_referer_is_accepted(
     data = answers_post(upcoming_visit, intake_data, action="save")
 
     response = verified_patient.post(
-        "questions/", data, HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin"
+        "questions/", data, HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin", follow=True
     )
 
     assert "Your answers are saved" in response.text
@@ -800,7 +788,9 @@ def test_a_link_that_stopped_working_mid_way_refuses_answers(
 
     response = verified_patient.post("questions/", data, follow=True)
 
-    assert response.status_code == (200 if state == "submitted" else status)
+    # Sent meanwhile from another window: the page says what was not saved.
+    assert response.status_code == (409 if state == "submitted" else status)
+    assert "were not saved" in response.text
     assert not Answer.objects.exists()
 
 
@@ -1067,9 +1057,14 @@ def patient_pages(verified_patient, upcoming_visit, intake_data):
             ),
         ),
     )
-    yield "saved", verified_patient.post("questions/", answers_post(upcoming_visit, intake_data))
+    yield (
+        "saved",
+        verified_patient.post("questions/", answers_post(upcoming_visit, intake_data), follow=True),
+    )
+    stale = answers_post(upcoming_visit, intake_data, {"how-often": "all-the-time"})
     verified_patient.post("questions/", answers_post(upcoming_visit, intake_data, action="submit"))
     yield "done", verified_patient.get("done/")
+    yield "already sent", verified_patient.post("questions/", stale)
     yield "problem", Client().get("/v/nothing-here/")
 
 
@@ -1115,6 +1110,7 @@ def test_each_page_has_a_title_saying_what_it_is(verified_patient, upcoming_visi
     assert titles["questions"].startswith("Questions before your visit")
     assert titles["questions with errors"].startswith("Error: Questions before your visit")
     assert titles["done"].startswith("Answers sent")
+    assert titles["already sent"].startswith("Your answers were already sent")
     assert titles["problem"].startswith("This link does not work")
 
 
@@ -1160,7 +1156,7 @@ def test_a_patients_draft_save_leaves_an_intake_staff_completed_complete(
     upcoming_visit.save(update_fields=["status"])
     data = answers_post(upcoming_visit, intake_data, {"how-often": None}, action="save")
 
-    response = verified_patient.post("questions/", data)
+    response = verified_patient.post("questions/", data, follow=True)
 
     assert "Your answers are saved" in response.text
     upcoming_visit.refresh_from_db()

@@ -187,7 +187,11 @@ def test_the_access_log_keeps_no_token_or_search_term_after_a_patient_journey(
                 "intake_version": fields["intake_version"],  # the page's, as a browser sends
             }
             page = patient.post(f"{start}questions/", answers)
-        assert page.status == 302, page.text
+            assert page.status == 302, page.text
+            if action == "save":
+                # Saving comes back to the page, as saved, by GET.
+                assert page.headers["Location"] == f"{start}questions/"
+                page = patient.get(page.headers["Location"])
         assert patient.get(f"{start}done/").status == 200
 
         # A provider searches the admin for the patient (on the way, perhaps, through the

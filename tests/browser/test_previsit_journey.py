@@ -218,7 +218,7 @@ def test_a_patient_answers_on_a_phone_comes_back_and_sends_and_staff_see_the_fla
     answers = staff.get_by_role("region", name="Intake answers")
     expect(answers).to_contain_text("The patient")
     expect(answers).to_contain_text("Calf, Eyelid")
-    expect(staff.get_by_text("Latest link: Submitted")).to_be_visible()
+    expect(staff.locator("#link-state")).to_contain_text("The patient sent their answers back on")
     shot(staff, "previsit-staff-visit-desktop")
     staff.set_viewport_size(PHONE)
     shot(staff, "previsit-staff-visit-phone")
