@@ -43,7 +43,7 @@ def _raised(*, rules, answers, visit_date):
                     {
                         "message": rule.message,
                         "reason": f"Answered {answer.display} to “{answer.wording}”: "
-                        f"{days} days before the visit (more than {rule.days})",
+                        f"{days} days before the visit, more than {rule.days} days",
                     },
                 )
 

@@ -69,7 +69,7 @@ def test_twitching_noticed_more_than_three_days_before_the_visit_is_long_term(
 
     [flag] = visit.red_flags
     assert flag["message"] == LONG_TERM
-    assert flag["reason"].endswith(": 4 days before the visit (more than 3)")
+    assert flag["reason"].endswith(": 4 days before the visit, more than 3 days")
     noticed = timezone.localdate() - datetime.timedelta(days=4)
     assert flag["reason"].startswith(
         f"Answered {noticed:%-d %b %Y} to “When did you first notice the twitching?”"

@@ -97,7 +97,7 @@ def test_front_desk_takes_a_whole_intake_and_sees_the_red_flags(
     flags = page.get_by_role("region", name="Red flags")
     for flag in FLAGS:
         expect(flags).to_contain_text(flag)
-    expect(flags).to_contain_text("10 days before the visit (more than 3)")
+    expect(flags).to_contain_text("10 days before the visit, more than 3 days")
     answers = page.get_by_role("region", name="Intake answers")
     expect(answers).to_contain_text("Calf, Eyelid")
     expect(answers).to_contain_text("5 seconds")
