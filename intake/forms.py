@@ -420,8 +420,31 @@ class DayForm(forms.Form):
         return "Visits"
 
 
-class RescheduleForm(forms.Form):
+class ScheduledAtMixin:
+    """A date field and a time field read together as `scheduled_at` (aware, in the
+    clinic's time zone)."""
+
+    year_message = "Check the year of the visit."
+
+    def clean_scheduled_date(self):
+        day = self.cleaned_data["scheduled_date"]
+        # Far-off years overflow when the time is made aware and stored as UTC.
+        if day.year > LAST_YEAR:
+            raise forms.ValidationError(self.year_message)
+        return day
+
+    def clean(self):
+        cleaned = super().clean()
+        day, time = cleaned.get("scheduled_date"), cleaned.get("scheduled_time")
+        if day and time:
+            cleaned["scheduled_at"] = timezone.make_aware(datetime.datetime.combine(day, time))
+        return cleaned
+
+
+class RescheduleForm(ScheduledAtMixin, forms.Form):
     """A new date and time for a visit, and why it moves."""
+
+    year_message = "Check the year of the new date."
 
     scheduled_date = forms.DateField(
         label="New date", widget=DateInput(), error_messages={"required": "Enter the new date."}
@@ -452,17 +475,9 @@ class RescheduleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.visit = visit
 
-    def clean_scheduled_date(self):
-        day = self.cleaned_data["scheduled_date"]
-        if day.year > LAST_YEAR:
-            raise forms.ValidationError("Check the year of the new date.")
-        return day
-
     def clean(self):
         cleaned = super().clean()
-        day, time = cleaned.get("scheduled_date"), cleaned.get("scheduled_time")
-        if day and time:
-            cleaned["scheduled_at"] = timezone.make_aware(datetime.datetime.combine(day, time))
+        if "scheduled_at" in cleaned:
             try:
                 check_new_time(cleaned["scheduled_at"], visit=self.visit)
             except forms.ValidationError as error:
@@ -490,7 +505,7 @@ class CloseVisitForm(forms.Form):
     )
 
 
-class VisitForm(forms.Form):
+class VisitForm(ScheduledAtMixin, forms.Form):
     condition = forms.ModelChoiceField(queryset=Condition.objects.published(), empty_label=None)
     scheduled_date = forms.DateField(label="Date", widget=DateInput())
     scheduled_time = forms.TimeField(
@@ -509,20 +524,11 @@ class VisitForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
 
-    def clean_scheduled_date(self):
-        day = self.cleaned_data["scheduled_date"]
-        # Far-off years overflow when the time is made aware and stored as UTC.
-        if day.year > LAST_YEAR:
-            raise forms.ValidationError("Check the year of the visit.")
-        return day
-
     def clean(self):
         cleaned = super().clean()
-        day, time = cleaned.get("scheduled_date"), cleaned.get("scheduled_time")
-        if day and time:
-            cleaned["scheduled_at"] = timezone.make_aware(datetime.datetime.combine(day, time))
-            if day < timezone.localdate() - datetime.timedelta(days=1):
-                self.add_error("scheduled_date", "A new visit cannot be in the past.")
+        yesterday = timezone.localdate() - datetime.timedelta(days=1)
+        if "scheduled_at" in cleaned and cleaned["scheduled_date"] < yesterday:
+            self.add_error("scheduled_date", "A new visit cannot be in the past.")
         return cleaned
 
 
