@@ -97,7 +97,8 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
 
     The condition is `condition` if given, else the one with the document's slug; tests
     match by slug and questions by key, so saving the same document twice changes
-    nothing and recorded answers keep pointing at their questions. Raises ValidationError,
+    nothing and recorded answers keep pointing at their questions. Saving what the
+    condition already holds writes nothing, not even a version. Raises ValidationError,
     and writes nothing, if any part of the document is invalid.
     """
     check_document(document)
@@ -111,6 +112,7 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
             )
         else:
             condition = Condition.objects.select_for_update().get(pk=condition.pk)
+        before = _saved_state(condition)
         for field in CONDITION_FIELDS:
             setattr(condition, field, document.get(field) or "")
         condition.alternative_names = "\n".join(document.get("alternative_names", []))
@@ -133,8 +135,18 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
         condition.tests.set(tests.values())
         _save_red_flags(condition, document.get("red_flags", []), tests)
         condition.suggests.set(_suggested(document.get("suggests", []), tests, "The condition"))
-        record_version(condition, by=by, note=note)
+        if _saved_state(condition) == before:
+            # Rewriting the same content would only renumber its rows: undo it all.
+            transaction.set_rollback(True)
+        else:
+            record_version(condition, by=by, note=note)
     return condition
+
+
+def _saved_state(condition):
+    if condition.pk is None:
+        return None
+    return condition.status, export_condition(condition)
 
 
 def save_items(section, item_docs, parent=None):

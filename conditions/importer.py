@@ -107,8 +107,8 @@ def parse_page(text, *, title):
     )
     if start is None:
         raise NotAConditionPage(
-            "No section headings such as “Definition”, “Causes” or “Home Care” were found: "
-            "this does not look like a condition page."
+            "This does not look like a condition page: no section headings such as "
+            "“Definition”, “Causes” or “Home Care” were found."
         )
     document = {
         "format": FORMAT,
@@ -132,9 +132,35 @@ def parse_page(text, *, title):
         if section["kind"] != "other" or section["body"] or section["items"]
     ]
     document["red_flags"] = _red_flag_rules(document)
-    if not document["sections"] and not document["definition"]:
-        raise NotAConditionPage("The page has headings but no content under them.")
+    _check_is_condition_page(document)
     return document
+
+
+# What makes a condition page: a definition and at least this many of the sections
+# every encyclopedia symptom page has.
+CORE_SECTIONS = {
+    "causes": "Causes",
+    "home_care": "Home care",
+    "when_to_call": "When to contact a provider",
+    "what_to_expect": "What to expect at the visit",
+}
+MIN_CORE_SECTIONS = 2
+
+
+def _check_is_condition_page(document):
+    found = [
+        CORE_SECTIONS[kind]
+        for kind in CORE_SECTIONS
+        if any(section["kind"] == kind for section in document["sections"])
+    ]
+    if document["definition"] and len(found) >= MIN_CORE_SECTIONS:
+        return
+    raise NotAConditionPage(
+        "This does not look like a condition page: an encyclopedia page has a definition and "
+        f"at least {MIN_CORE_SECTIONS} of the sections {', '.join(CORE_SECTIONS.values())}. "
+        f"Found: {'a definition' if document['definition'] else 'no definition'}"
+        f"{''.join(', ' + name for name in found) or ' and none of those sections'}."
+    )
 
 
 _OUTLINE_MARKER = re.compile(r"(?:[-*•◦▪–]\s*|\d{1,2}[.)]\s+)")
