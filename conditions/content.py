@@ -22,7 +22,15 @@ from .models import (
 
 FORMAT = "clinic-condition/1"
 
-CONDITION_FIELDS = ["title", "slug", "definition", "icd10cm_code", "icd10cm_title", "snomed_code"]
+CONDITION_FIELDS = [
+    "title",
+    "slug",
+    "definition",
+    "icd10cm_code",
+    "icd10cm_title",
+    "snomed_code",
+    "reviewed_by",
+]
 SECTION_FIELDS = ["kind", "heading", "body"]
 QUESTION_FIELDS = [
     "key",
@@ -53,6 +61,8 @@ def export_condition(condition):
     return {
         "format": FORMAT,
         **{field: getattr(condition, field) for field in CONDITION_FIELDS},
+        # An ISO date ("2026-03-12"), or None where the source page gave none.
+        "reviewed_on": condition.reviewed_on.isoformat() if condition.reviewed_on else None,
         "alternative_names": condition.alternative_name_list,
         "sections": [
             {
@@ -115,6 +125,8 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
         before = _saved_state(condition)
         for field in CONDITION_FIELDS:
             setattr(condition, field, document.get(field) or "")
+        # full_clean turns the ISO date into a date, or labels it invalid.
+        condition.reviewed_on = document.get("reviewed_on") or None
         condition.alternative_names = "\n".join(document.get("alternative_names", []))
         if publish:
             _mark_published(condition)

@@ -1,5 +1,6 @@
 """The import_condition command reading encyclopedia-style text pages and JSON exports."""
 
+import datetime
 import json
 from io import StringIO
 from pathlib import Path
@@ -19,6 +20,7 @@ from conditions.models import (
 )
 
 from .conftest import DEMO_DOCUMENT, SEED_PAGE
+from .reading import parse
 
 LEG_CRAMPS_PAGE = Path(__file__).resolve().parent / "pages" / "leg-cramps.txt"
 LOINC = "http://loinc.org"
@@ -537,3 +539,24 @@ def test_the_same_question_twice_gets_two_keys(db, tmp_path):
         "do-they-keep-you-awake",
         "do-they-keep-you-awake-2",
     ]
+
+
+def test_review_date_and_reviewer_become_the_conditions_reviewed_on(leg_cramps, client):
+    assert leg_cramps.reviewed_on == datetime.date(2025, 1, 2)
+    assert leg_cramps.reviewed_by == "A. Writer, MD, Internal Medicine"
+    import_page(LEG_CRAMPS_PAGE, "--publish")
+    page = client.get("/conditions/leg-cramps/")
+    (reviewed,) = [
+        element.text
+        for element in parse(page.text).iter()
+        if "reviewed" in element.attrs.get("class", "").split()
+    ]
+    assert reviewed == "Reviewed on 2 January 2025 by A. Writer, MD, Internal Medicine."
+
+
+def test_reviewed_on_travels_in_the_document(leg_cramps):
+    document = export_condition(leg_cramps)
+    assert (document["reviewed_on"], document["reviewed_by"]) == (
+        "2025-01-02",
+        "A. Writer, MD, Internal Medicine",
+    )
