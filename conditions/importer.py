@@ -200,7 +200,7 @@ def _page_title(blocks, definition):
         if block.kind == "paragraph" and _looks_like_heading(block.text):
             words = {word[:5] for word in re.findall(r"\w{4,}", block.text.lower())}
             if words & used:
-                return block.text
+                return _heading_text(block.text)
     return None
 
 
@@ -450,7 +450,12 @@ def _continues_list(lines, first, j):
 def _looks_like_prose_after(lines, j):
     """A line under a list followed by more of the same text is a paragraph, not an item."""
     following = lines[j + 1] if j + 1 < len(lines) else None
-    return following is not None and not following.blank_before and not following.bullet
+    return (
+        following is not None
+        and not following.blank_before
+        and not following.bullet
+        and not _known_heading(following.text)
+    )
 
 
 def _lost_bullet(lines, j):
@@ -465,6 +470,8 @@ def _lost_bullet(lines, j):
     if line.bullet or line.indent > 0 or following is None or not following.bullet:
         return False
     if line.text.endswith(":") or _known_heading(line.text):
+        return False
+    if not line.blank_before and _wraps_onto(lines[j - 1].text, line.text):
         return False
     set_apart = line.blank_before and following.blank_before and not lines[j - 1].blank_before
     return not (set_apart and _looks_like_heading(line.text))
@@ -691,7 +698,8 @@ class _Reader:
         self.document["sections"].append(self.section)
 
     def _paragraph(self, text):
-        if self.asking and self.lead_in is None and text.endswith("?"):
+        if self.asking and text.endswith("?"):
+            self.lead_in = None
             self._add_question(self._question(text))  # a question whose bullet was lost
             return
         if self.asking and text.endswith(":") and len(text.split()) <= 4:
@@ -706,6 +714,12 @@ class _Reader:
                 name.strip() for name in text.split(separator) if name.strip()
             ]
         elif text.endswith(":"):
+            # "Your provider will examine you. Questions may include:": the last
+            # sentence leads in to the list, those before it are text.
+            *before, text = re.split(r"(?<=[.!?])[ ]+(?=[A-Z])", text)
+            if before:
+                self.asking = False
+                self._body(" ".join(before))
             self.lead_in = text
             self.asking = _lead_in_role(text) == "questions"
             self.group = ""
@@ -721,12 +735,11 @@ class _Reader:
     def _flush_lead_in(self):
         """Keep a lead-in whose list the scrape lost, where it stood on the page."""
         lead_in, self.lead_in = self.lead_in, None
-        if lead_in is None or self.asking or _lead_in_role(lead_in) == "tests":
-            if lead_in and _lead_in_role(lead_in) == "tests":
-                self._body(lead_in)
+        if lead_in is None or self.asking:
             return
         if self.section is not None and self.section["items"]:
-            kind = _lead_in_role(lead_in) or self.section["kind"]
+            role = _lead_in_role(lead_in)
+            kind = self.section["kind"] if role in (None, "tests") else role
             self._new_section(kind, _heading_from_lead_in(lead_in))
         self._body(lead_in)
 
@@ -745,8 +758,6 @@ class _Reader:
         if self.section["items"] or (role and role != self.section["kind"]):
             heading = _heading_from_lead_in(lead_in) if lead_in else self.section["heading"]
             self._new_section(role or self.section["kind"], heading)
-            if lead_in and role is None:
-                self.section["body"].append(f"<p>{escape(lead_in)}</p>")
         elif lead_in:
             self.section["body"].append(f"<p>{escape(lead_in)}</p>")
         self.section["items"] = items
