@@ -268,7 +268,7 @@ def check_document(document):
         if not isinstance(section, dict) or not isinstance(section.get("items", []), list):
             raise ValidationError("Every section must be an object with a list of items.")
         _check_items(section.get("items", []))
-    keys = []
+    keys = set()
     for question in document.get("questions", []):
         if not isinstance(question, dict) or not isinstance(question.get("key"), str):
             raise ValidationError("Every question needs a key.")
@@ -277,10 +277,9 @@ def check_document(document):
             raise ValidationError(
                 f"The choices of question “{question['key']}” must be a list of texts."
             )
-        keys.append(question["key"])
-    duplicates = sorted({key for key in keys if keys.count(key) > 1})
-    if duplicates:
-        raise ValidationError(f"Two questions have the key “{duplicates[0]}”.")
+        if question["key"] in keys:
+            raise ValidationError(f"Two questions have the key “{question['key']}”.")
+        keys.add(question["key"])
     for rule in document.get("red_flags", []):
         if not isinstance(rule, dict):
             raise ValidationError("Every red flag must be an object.")

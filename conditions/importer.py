@@ -50,6 +50,7 @@ HEADINGS = [
     # Sections of citations and links to elsewhere: chrome, dropped with their content.
     ("skip", r"references|related (?:topics|information|articles)|learn more|more information"),
 ]
+_HEADING_PATTERNS = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in HEADINGS]
 
 _BULLET = re.compile(r"(?P<indent>[ ]*)(?:[•◦▪▫‣∙·*+\-–—]|\d{1,2}[.)])[ ]+(?P<text>\S.*)")
 # A bullet alone on its line ("•"), its item on the next line.
@@ -57,7 +58,7 @@ _LONE_BULLET = re.compile(r"[ ]*(?:[•◦▪*\-–—]|\d{1,2}[.)])")
 # A bullet stuck to the end of the line before its item: "...from bed rest -".
 _STUCK_BULLET = re.compile(r"[ ][•*\-–—]")
 # Navigation after a heading on the same line: "Causes Return to top".
-_NAVIGATION = re.compile(r"[ ]*[|^↑·-]?[ ]*\b(?:return|back|go) to top\b[ ]*[|^↑]?$", re.IGNORECASE)
+_NAVIGATION = re.compile(r"\b(?:return|back|go) to top\b[ ]*[|^↑]?$", re.IGNORECASE)
 _SHARE_WORDS = (
     r"(?:e-?mail|twitter|facebook|google\+|linkedin|pinterest|print|share|whatsapp|reddit|x)"
 )
@@ -306,7 +307,10 @@ def _lines(text):
     bullet_next = None  # the indent of a bullet whose item is on the next line
     previous = None
     for raw in text.splitlines():
-        raw = _NAVIGATION.sub("", raw.rstrip())
+        raw = raw.rstrip()
+        navigation = _NAVIGATION.search(raw)
+        if navigation:
+            raw = raw[: navigation.start()].rstrip(" |^↑·-")
         stripped = " ".join(raw.split())
         if not stripped:
             blank = True
@@ -552,8 +556,8 @@ def _known_heading(text):
     text = text.replace("’", "'").rstrip(":")
     if len(text) > 80:
         return None
-    for kind, pattern in HEADINGS:
-        if re.fullmatch(pattern, text, re.IGNORECASE):
+    for kind, pattern in _HEADING_PATTERNS:
+        if pattern.fullmatch(text):
             return kind
     return None
 
@@ -653,6 +657,7 @@ class _Reader:
         self.group = ""  # the label grouping the questions that follow ("Location:")
         self.definition = []  # paragraphs, joined once at the end
         self.keys = set()  # the questions' keys
+        self.repeats = {}  # how many times each key was asked
 
     def read(self, blocks):
         for block in blocks:
@@ -773,12 +778,12 @@ class _Reader:
 
     def _add_question(self, question):
         """Add the question, its key made unique among the condition's questions."""
-        keys = self.keys
-        key, n = question["key"], 1
-        while question["key"] in keys:
-            n += 1
-            question["key"] = f"{key[:56]}-{n}"
-        keys.add(question["key"])
+        key = question["key"]
+        while question["key"] in self.keys:
+            # Counted per key, so a page asking one question many times stays linear.
+            self.repeats[key] = self.repeats.get(key, 1) + 1
+            question["key"] = f"{key[:56]}-{self.repeats[key]}"
+        self.keys.add(question["key"])
         question["help_text"] = self.group
         self.document["questions"].append(question)
 

@@ -86,3 +86,23 @@ def test_page_imports_exactly_as_expected(db, page):
     call_command("import_condition", str(page), stdout=StringIO())
     condition = Condition.objects.get()
     assert flatten(structure(export_condition(condition))) == flatten(expected(page))
+
+
+def repeated_page(size):
+    """A page of about `size` bytes: a corpus page with its sections repeated."""
+    text = (PAGES / "muscle-aches.txt").read_text(encoding="utf-8")
+    head, rest = text.split("Causes Return to top", 1)
+    body, footer = rest.split("Review Date", 1)
+    body = "Causes Return to top" + body
+    repeats = max(1, (size - len(head) - len(footer)) // len(body.encode()))
+    return head + body * repeats + "Review Date" + footer
+
+
+def test_a_page_of_almost_a_megabyte_imports(db, tmp_path):
+    page = tmp_path / "muscle-aches.txt"
+    page.write_text(repeated_page(1000 * 1000), encoding="utf-8")
+    assert 990_000 < page.stat().st_size <= 1000 * 1000
+    call_command("import_condition", str(page), stdout=StringIO())
+    condition = Condition.objects.get()
+    assert condition.sections.filter(kind="causes").count() > 500
+    assert condition.questions.count() > 1500
