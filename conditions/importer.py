@@ -76,8 +76,7 @@ CHROME = [
         r"|share this page|e-?mail this page|copyright|©|\(c\) \d{4}|all rights reserved"
         r"|disclaimer|the information provided herein|this information is not"
         r"|is accredited by|learn how we develop|image:|illustration:|figure:|photo:"
-        r"|enlarge image|view image|(?:return|back|go) to top"
-        r"|(?:learn about|on this page|in this article|jump to)\b).*",
+        r"|enlarge image|view image).*",
         re.IGNORECASE,
     ),
     # Single menu entries of the sites these pages come from.
