@@ -161,6 +161,7 @@ class ConditionAdmin(admin.ModelAdmin):
         (None, {"fields": ["title", "slug", ("status", "published_at", "updated_at")]}),
         ("Page opening", {"fields": ["definition", "alternative_names"]}),
         ("Codes", {"fields": [("icd10cm_code", "icd10cm_title"), "snomed_code"]}),
+        ("Review of the source page", {"fields": [("reviewed_on", "reviewed_by")]}),
         ("Orderable tests", {"fields": ["tests", "suggests"]}),
     ]
     inlines = [SectionInline, HistoryQuestionInline, RedFlagRuleInline]

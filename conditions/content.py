@@ -22,7 +22,15 @@ from .models import (
 
 FORMAT = "clinic-condition/1"
 
-CONDITION_FIELDS = ["title", "slug", "definition", "icd10cm_code", "icd10cm_title", "snomed_code"]
+CONDITION_FIELDS = [
+    "title",
+    "slug",
+    "definition",
+    "icd10cm_code",
+    "icd10cm_title",
+    "snomed_code",
+    "reviewed_by",
+]
 SECTION_FIELDS = ["kind", "heading", "body"]
 QUESTION_FIELDS = [
     "key",
@@ -53,6 +61,8 @@ def export_condition(condition):
     return {
         "format": FORMAT,
         **{field: getattr(condition, field) for field in CONDITION_FIELDS},
+        # An ISO date ("2026-03-12"), or None where the source page gave none.
+        "reviewed_on": condition.reviewed_on.isoformat() if condition.reviewed_on else None,
         "alternative_names": condition.alternative_name_list,
         "sections": [
             {
@@ -97,7 +107,8 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
 
     The condition is `condition` if given, else the one with the document's slug; tests
     match by slug and questions by key, so saving the same document twice changes
-    nothing and recorded answers keep pointing at their questions. Raises ValidationError,
+    nothing and recorded answers keep pointing at their questions. Saving what the
+    condition already holds writes nothing, not even a version. Raises ValidationError,
     and writes nothing, if any part of the document is invalid.
     """
     check_document(document)
@@ -111,8 +122,11 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
             )
         else:
             condition = Condition.objects.select_for_update().get(pk=condition.pk)
+        before = _saved_state(condition)
         for field in CONDITION_FIELDS:
             setattr(condition, field, document.get(field) or "")
+        # full_clean turns the ISO date into a date, or labels it invalid.
+        condition.reviewed_on = document.get("reviewed_on") or None
         condition.alternative_names = "\n".join(document.get("alternative_names", []))
         if publish:
             _mark_published(condition)
@@ -133,8 +147,18 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
         condition.tests.set(tests.values())
         _save_red_flags(condition, document.get("red_flags", []), tests)
         condition.suggests.set(_suggested(document.get("suggests", []), tests, "The condition"))
-        record_version(condition, by=by, note=note)
+        if _saved_state(condition) == before:
+            # Rewriting the same content would only renumber its rows: undo it all.
+            transaction.set_rollback(True)
+        else:
+            record_version(condition, by=by, note=note)
     return condition
+
+
+def _saved_state(condition):
+    if condition.pk is None:
+        return None
+    return condition.status, export_condition(condition)
 
 
 def save_items(section, item_docs, parent=None):
@@ -244,7 +268,7 @@ def check_document(document):
         if not isinstance(section, dict) or not isinstance(section.get("items", []), list):
             raise ValidationError("Every section must be an object with a list of items.")
         _check_items(section.get("items", []))
-    keys = []
+    keys = set()
     for question in document.get("questions", []):
         if not isinstance(question, dict) or not isinstance(question.get("key"), str):
             raise ValidationError("Every question needs a key.")
@@ -253,10 +277,9 @@ def check_document(document):
             raise ValidationError(
                 f"The choices of question “{question['key']}” must be a list of texts."
             )
-        keys.append(question["key"])
-    duplicates = sorted({key for key in keys if keys.count(key) > 1})
-    if duplicates:
-        raise ValidationError(f"Two questions have the key “{duplicates[0]}”.")
+        if question["key"] in keys:
+            raise ValidationError(f"Two questions have the key “{question['key']}”.")
+        keys.add(question["key"])
     for rule in document.get("red_flags", []):
         if not isinstance(rule, dict):
             raise ValidationError("Every red flag must be an object.")

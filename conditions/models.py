@@ -46,6 +46,12 @@ class Condition(models.Model):
         help_text="The code's title in ICD-10-CM, e.g. Fasciculation.",
     )
     snomed_code = models.CharField("SNOMED CT code", max_length=20, blank=True)
+    reviewed_on = models.DateField(
+        null=True, blank=True, help_text="When the source page's content was last reviewed."
+    )
+    reviewed_by = models.CharField(
+        max_length=300, blank=True, help_text="Who reviewed it, as the source page names them."
+    )
     status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
     tests = models.ManyToManyField(
         "OrderableTest",

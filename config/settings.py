@@ -332,6 +332,8 @@ PREVISIT_LINK_DAYS = int(os.environ.get("PREVISIT_LINK_DAYS", "7"))
 # Failed link or date-of-birth tries one client address may make in a window.
 PREVISIT_MAX_FAILURES = int(os.environ.get("PREVISIT_MAX_FAILURES", "20"))
 PREVISIT_FAILURE_WINDOW_MINUTES = int(os.environ.get("PREVISIT_FAILURE_WINDOW_MINUTES", "15"))
+# Condition pages (and JSON exports) larger than this are refused before they are read.
+CONDITION_IMPORT_MAX_BYTES = int(os.environ.get("CONDITION_IMPORT_MAX_BYTES", str(1024 * 1024)))
 # The clinic as patients' pages, e-mails and printed summaries and requisitions name it.
 CLINIC_NAME = os.environ.get("CLINIC_NAME", "Riverside Neurology Clinic")
 CLINIC_ADDRESS = os.environ.get("CLINIC_ADDRESS", "1 River Road, Springfield, ST 00000")

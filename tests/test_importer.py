@@ -1,5 +1,6 @@
 """The import_condition command reading encyclopedia-style text pages and JSON exports."""
 
+import datetime
 import json
 from io import StringIO
 from pathlib import Path
@@ -19,6 +20,7 @@ from conditions.models import (
 )
 
 from .conftest import DEMO_DOCUMENT, SEED_PAGE
+from .reading import parse
 
 LEG_CRAMPS_PAGE = Path(__file__).resolve().parent / "pages" / "leg-cramps.txt"
 LOINC = "http://loinc.org"
@@ -342,16 +344,36 @@ def test_title_from_a_file_name_keeps_its_capitals(db, tmp_path):
     assert (condition.title, condition.slug) == ("ALS and twitching", "als-and-twitching")
 
 
-def test_reimporting_the_same_page_updates_without_duplicates(twitches):
+def test_reimporting_the_same_page_changes_nothing_not_even_the_versions(twitches):
     before = content_counts()
-    versions = twitches.versions.count()
+    versions = list(twitches.versions.values_list("pk", "number"))
+    items = list(SectionItem.objects.values_list("pk", "text"))
     out = import_page(SEED_PAGE)
-    assert "Updated condition “Muscle twitches”" in out
+    assert "Condition “Muscle twitches” is unchanged" in out
     assert content_counts() == before
     assert before["SectionItem"] == 7 + 3 + 5 + 3
     assert before["HistoryQuestion"] == 7
     assert before["OrderableTest"] == 9
-    assert twitches.versions.count() == versions + 1
+    assert list(twitches.versions.values_list("pk", "number")) == versions
+    assert list(SectionItem.objects.values_list("pk", "text")) == items
+
+
+def test_reimporting_a_changed_page_updates_it_as_a_new_version(twitches, tmp_path):
+    page = tmp_path / "muscle-twitches.txt"
+    page.write_text(
+        SEED_PAGE.read_text(encoding="utf-8").replace("  • Stress\n", ""), encoding="utf-8"
+    )
+    out = import_page(page)
+    assert "Updated condition “Muscle twitches” (draft)." in out
+    assert twitches.versions.count() == 2
+    assert "Stress" not in texts(twitches.sections.get(kind=Section.Kind.CAUSES))
+
+
+def test_reimporting_an_unchanged_page_with_publish_publishes_it_once(twitches):
+    import_page(SEED_PAGE, "--publish")
+    import_page(SEED_PAGE, "--publish")
+    assert Condition.objects.get().is_published
+    assert twitches.versions.count() == 2
 
 
 def test_reimporting_keeps_the_questions_recorded_answers_point_at(twitches):
@@ -425,6 +447,29 @@ BAD_FILES = [
         "does not look like a condition page",
     ),
     ("empty.txt", b"", "does not look like a condition page"),
+    (
+        "meeting.txt",
+        b"Team meeting\nCauses of the delay: supplier\nHome care rota agreed\nNext: Friday\n",
+        "does not look like a condition page",
+    ),
+    (
+        "overview.txt",
+        b"Overview\n\nThe clinic moves to the new building in May.\n\n- Pack the files\n"
+        b"- Label the boxes\n",
+        "a definition and at least 2 of the sections",
+    ),
+    (
+        "definition-only.txt",
+        b"Definition\n\nA hiccup is a sudden tightening of the diaphragm.\n\nCauses\n\n"
+        b"- Eating fast\n",
+        "Found: a definition, Causes.",
+    ),
+    (
+        "sections-without-definition.txt",
+        b"Causes\n\n- Eating fast\n\nHome Care\n\n- Hold your breath\n",
+        "Found: no definition, Causes, Home care.",
+    ),
+    ("junk.txt", bytes(range(256)) * 4, "not a UTF-8 text file"),
     ("scan.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "not a UTF-8 text file"),
     ("broken.json", b'{"format": "clinic-condition/1", "title": ', "Expecting value"),
     ("list.json", b"[1, 2, 3]", "Not a condition document"),
@@ -453,6 +498,19 @@ def test_a_file_that_is_no_condition_page_is_refused_and_nothing_is_written(
     assert export_condition(condition) == exported
 
 
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(db, tmp_path, settings):
+    settings.CONDITION_IMPORT_MAX_BYTES = 1000
+    page = tmp_path / "huge.txt"
+    page.write_bytes(SEED_PAGE.read_bytes()[:1001])
+    with pytest.raises(CommandError, match=r"huge\.txt is larger than 1000"):
+        import_page(page)
+    assert counts() == dict.fromkeys(counts(), 0)
+
+
+def test_the_size_limit_is_one_megabyte_by_default(settings):
+    assert settings.CONDITION_IMPORT_MAX_BYTES == 1024 * 1024
+
+
 def test_a_missing_file_is_refused(db, tmp_path):
     with pytest.raises(CommandError, match="No such file"):
         import_page(tmp_path / "nowhere.txt")
@@ -470,6 +528,7 @@ def test_the_same_question_twice_gets_two_keys(db, tmp_path):
     page = tmp_path / "hiccups.txt"
     page.write_text(
         "Definition\n\nA hiccup is a sudden, unwanted tightening of the diaphragm.\n\n"
+        "Causes\n\n- Eating fast\n\n"
         "What to expect at your visit\n\nQuestions may include:\n\n"
         "- When did the hiccups start?\n- Do they keep you awake?\n- Do they keep you awake?\n",
         encoding="utf-8",
@@ -480,3 +539,24 @@ def test_the_same_question_twice_gets_two_keys(db, tmp_path):
         "do-they-keep-you-awake",
         "do-they-keep-you-awake-2",
     ]
+
+
+def test_review_date_and_reviewer_become_the_conditions_reviewed_on(leg_cramps, client):
+    assert leg_cramps.reviewed_on == datetime.date(2025, 1, 2)
+    assert leg_cramps.reviewed_by == "A. Writer, MD, Internal Medicine"
+    import_page(LEG_CRAMPS_PAGE, "--publish")
+    page = client.get("/conditions/leg-cramps/")
+    (reviewed,) = [
+        element.text
+        for element in parse(page.text).iter()
+        if "reviewed" in element.attrs.get("class", "").split()
+    ]
+    assert reviewed == "Reviewed on 2 January 2025 by A. Writer, MD, Internal Medicine."
+
+
+def test_reviewed_on_travels_in_the_document(leg_cramps):
+    document = export_condition(leg_cramps)
+    assert (document["reviewed_on"], document["reviewed_by"]) == (
+        "2025-01-02",
+        "A. Writer, MD, Internal Medicine",
+    )

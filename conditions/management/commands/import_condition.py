@@ -3,9 +3,11 @@
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils.text import slugify
 
 from conditions.content import check_document, save_condition
@@ -36,8 +38,9 @@ class Command(BaseCommand):
     def handle(self, *args, path, title, publish, dry_run, **options):
         path = Path(path)
         document = self._read(path, title)
-        exists = Condition.objects.filter(slug=document["slug"]).exists()
-        action = "update" if exists else "create"
+        existing = Condition.objects.filter(slug=document["slug"]).first()
+        action = "update" if existing else "create"
+        versions = existing.versions.count() if existing else 0
         try:
             with transaction.atomic():
                 condition = save_condition(document, publish=publish, note=f"Imported {path.name}")
@@ -48,6 +51,8 @@ class Command(BaseCommand):
             raise CommandError(f"{path.name}: {' '.join(error.messages)}") from error
         if dry_run:
             self.stdout.write(f"Would {action} condition “{document['title']}” (dry run):")
+        elif existing and condition.versions.count() == versions:
+            self.stdout.write(f"Condition “{condition}” is unchanged: it already holds this page.")
         else:
             state = "published" if condition.is_published else "draft"
             self.stdout.write(
@@ -58,6 +63,12 @@ class Command(BaseCommand):
     def _read(self, path, title):
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
+        limit = settings.CONDITION_IMPORT_MAX_BYTES
+        if path.stat().st_size > limit:
+            raise CommandError(
+                f"{path.name} is larger than {filesizeformat(limit)}, the most a condition page "
+                "may be (setting CONDITION_IMPORT_MAX_BYTES)."
+            )
         try:
             if path.suffix.lower() == ".json":
                 document = json.loads(path.read_text(encoding="utf-8"))
