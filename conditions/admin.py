@@ -17,7 +17,14 @@ from audit import history
 
 from . import content
 from .importer import items_to_outline, outline_to_items
-from .models import Condition, HistoryQuestion, OrderableTest, RedFlagRule, Section
+from .models import (
+    Condition,
+    ConditionVersion,
+    HistoryQuestion,
+    OrderableTest,
+    RedFlagRule,
+    Section,
+)
 from .views import page_context
 
 
@@ -224,9 +231,17 @@ class ConditionAdmin(admin.ModelAdmin):
 
     def preview_view(self, request, pk):
         condition = self._condition_for(request, pk)
+        draft = ConditionVersion(condition=condition, content=content.export_condition(condition))
         return TemplateResponse(
-            request, "conditions/condition_detail.html", page_context(condition, preview=True)
+            request,
+            "conditions/condition_detail.html",
+            page_context(draft, condition=condition, preview=True),
         )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["unpublished_changes"] = content.has_unpublished_changes(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @staticmethod
     def _change_url(condition):
