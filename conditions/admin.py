@@ -1,8 +1,5 @@
 """The content editors' admin: a whole condition on one page, preview, versions."""
 
-import difflib
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminTextareaWidget
@@ -16,6 +13,7 @@ from django.views.decorators.http import require_POST
 from audit import history
 
 from . import content
+from .diff import content_changes
 from .importer import items_to_outline, outline_to_items
 from .models import (
     Condition,
@@ -265,15 +263,8 @@ class ConditionAdmin(admin.ModelAdmin):
     def versions_view(self, request, pk):
         condition = self._condition_for(request, pk)
         versions = condition.versions.select_related("created_by")
-        current = _as_lines(content.export_condition(condition))
-        rows = []
-        for version in versions:
-            # The diff without its two header lines; the count is of lines added or removed.
-            diff = list(
-                difflib.unified_diff(_as_lines(version.content), current, lineterm="", n=1)
-            )[2:]
-            changed = sum(1 for line in diff if line[:1] in {"+", "-"})
-            rows.append((version, diff, changed))
+        current = content.export_condition(condition)
+        rows = [(version, content_changes(version.content, current)) for version in versions]
         return TemplateResponse(
             request,
             "admin/conditions/condition/versions.html",
@@ -299,10 +290,6 @@ class ConditionAdmin(admin.ModelAdmin):
                 request, f"Restored version {version.number} of “{condition}”.", messages.SUCCESS
             )
         return redirect(self._change_url(condition))
-
-
-def _as_lines(document):
-    return json.dumps(document, indent=1, ensure_ascii=False, sort_keys=True).splitlines()
 
 
 @admin.register(OrderableTest)

@@ -2,6 +2,8 @@
 the staff intake and the pre-visit link use the content as last published, and each
 visit keeps the content version it was opened with."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -142,3 +144,33 @@ def test_the_intake_page_takes_as_many_queries_after_a_bigger_publish(
         response = desk.get(intake_url(later))
 
     assert response.status_code == 200
+
+
+def test_the_versions_page_names_each_part_that_changed(editing, condition):
+    data = form_data(editing.get(change_url(condition)))
+    home_care = prefix_where(data, "kind", "home_care")
+    data[f"{home_care}-heading"] = ["Looking after yourself"]
+    data[f"{prefix_where(data, 'key', 'muscles-affected')}-wording"] = [NEW]
+    unsuggested = next(test for test in data["tests"] if test not in data["suggests"])
+    data["tests"].remove(unsuggested)
+    assert editing.post(change_url(condition), data).status_code == 302
+
+    page = editing.get(reverse("admin:conditions_condition_versions", args=[condition.pk]))
+
+    rows = {
+        (part, status)
+        for part, status in re.findall(
+            r'<th scope="row" class="change-part">([^<]+)<br>.*?'
+            r'<td class="change-status">(\w+)</td>',
+            page.text,
+            re.S,
+        )
+    }
+    assert rows == {
+        ("Section", "Removed"),
+        ("Section", "Added"),
+        ("Question", "Changed"),
+        ("Orderable test", "Removed"),
+    }
+    assert "Which muscles <ins>twitch?</ins>" in page.text
+    assert "Which muscles <del>are affected?</del>" in page.text
