@@ -341,7 +341,7 @@ def publish(condition, *, by):
     with transaction.atomic():
         # A double click on Publish: the second waits here, then finds it published.
         condition = (
-            Condition.objects.select_for_update()
+            Condition.objects.select_for_update(of=("self",))
             .select_related("published_version")
             .get(pk=condition.pk)
         )

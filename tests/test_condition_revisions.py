@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from conditions.content import save_condition
 from conditions.models import Section, SectionItem
 
 from .factories import VisitFactory, at_today
@@ -174,3 +175,47 @@ def test_the_versions_page_names_each_part_that_changed(editing, condition):
     }
     assert "Which muscles <ins>twitch?</ins>" in page.text
     assert "Which muscles <del>are affected?</del>" in page.text
+
+
+def test_a_second_editor_saving_over_a_newer_save_is_told_and_loses_nothing(
+    editing, editor, condition
+):
+    other = Client()
+    other.force_login(editor)
+    stale = form_data(other.get(change_url(condition)))
+    reword(editing, condition)  # the first editor saves meanwhile
+    stale["definition"] = ["Twitches are small, fine movements of a muscle."]
+
+    response = other.post(change_url(condition), stale)
+
+    assert response.status_code == 200
+    assert "eddie.editor saved this condition at " in response.text
+    assert "(version 2: Edited) after you opened it" in response.text
+    assert "Nothing of yours is saved yet" in response.text
+    returned = form_data(response)
+    assert returned["definition"] == ["Twitches are small, fine movements of a muscle."]
+    assert returned["loaded_version"] == ["2"]
+    shown = response.text[response.text.index('id="others-changes"') :]
+    assert "Which muscles <ins>twitch?</ins>" in shown
+    condition.refresh_from_db()
+    assert "fine movements" not in condition.definition
+    assert condition.versions.count() == 2
+
+    # Having read the other changes, the second editor saves deliberately.
+    assert other.post(change_url(condition), returned).status_code == 302
+    condition.refresh_from_db()
+    assert condition.definition == "Twitches are small, fine movements of a muscle."
+
+
+def test_an_import_after_the_form_was_opened_also_makes_the_save_stale(
+    editing, condition, demo_document
+):
+    stale = form_data(editing.get(change_url(condition)))
+    save_condition({**demo_document, "title": "Muscle twitching"}, note="Imported")
+
+    response = editing.post(change_url(condition), stale)
+
+    assert response.status_code == 200
+    assert "(version 2: Imported) after you opened it" in response.text
+    condition.refresh_from_db()
+    assert condition.title == "Muscle twitching"
