@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 from django.utils.html import format_html, format_html_join
 
+from .models import Section
+
+SECTION_KINDS = dict(Section.Kind.choices)
+
 
 @dataclass
 class Change:
@@ -48,7 +52,11 @@ def _opening(document):
 def _sections(document):
     return {
         section["heading"]: "\n".join(
-            [f"({section['kind']})", section.get("body", ""), *_item_lines(section["items"])]
+            [
+                f"Kind: {SECTION_KINDS.get(section['kind'], section['kind'])}",
+                section.get("body", ""),
+                *_item_lines(section["items"]),
+            ]
         ).strip()
         for section in document.get("sections", [])
     }
@@ -112,7 +120,28 @@ PARTS = [
 
 
 def _mark_words(old, new):
-    """Both texts as HTML, with the words only in `old` in <del> and only in `new` in <ins>."""
+    """Both texts as HTML, with what is only in `old` in <del> and only in `new` in <ins>:
+    whole lines where lines came or went, words within a line that changed."""
+    old_lines, new_lines = old.split("\n"), new.split("\n")
+    marked_old, marked_new = [], []
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for op, old_from, old_to, new_from, new_to in matcher.get_opcodes():
+        olds, news = old_lines[old_from:old_to], new_lines[new_from:new_to]
+        if op == "equal":
+            marked_old += [format_html("{}", line) for line in olds]
+            marked_new += [format_html("{}", line) for line in news]
+        elif op == "replace" and len(olds) == len(news):
+            for old_line, new_line in zip(olds, news, strict=True):
+                old_marked, new_marked = _mark_line_words(old_line, new_line)
+                marked_old.append(old_marked)
+                marked_new.append(new_marked)
+        else:
+            marked_old += [format_html("<del>{}</del>", line) for line in olds]
+            marked_new += [format_html("<ins>{}</ins>", line) for line in news]
+    return _joined(marked_old, "\n"), _joined(marked_new, "\n")
+
+
+def _mark_line_words(old, new):
     old_words, new_words = re.split(r"(\s+)", old), re.split(r"(\s+)", new)
     marked_old, marked_new = [], []
     matcher = difflib.SequenceMatcher(a=old_words, b=new_words, autojunk=False)
@@ -130,5 +159,5 @@ def _mark_words(old, new):
     return _joined(marked_old), _joined(marked_new)
 
 
-def _joined(pieces):
-    return format_html_join("", "{}", ((piece,) for piece in pieces))
+def _joined(pieces, separator=""):
+    return format_html_join(separator, "{}", ((piece,) for piece in pieces))

@@ -364,7 +364,7 @@ def test_versions_page_lists_versions_with_their_differences(editor_client, cond
     assert (
         '<td class="change-status">Changed</td><td class="change-text"><del>Are</del> you pregnant?'
     ) in version_1
-    assert '<td class="change-text"><ins>Could</ins> you<ins> be</ins> pregnant?' in version_1
+    assert '<td class="change-text"><ins>Could</ins> you <ins>be </ins>pregnant?' in version_1
     assert "Same as current" in page  # version 2
     assert "Restore version 1" in page
     assert "Restore version 2" not in page  # it is the current content
