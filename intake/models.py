@@ -547,6 +547,13 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
         """The red-flag rules of the visit's content version."""
         return self.content_version.red_flag_rules() if self.content_version else []
 
+    def orderable_tests(self):
+        """The catalog tests of the visit's content version, by kind and name."""
+        if self.content_version is None:
+            return OrderableTest.objects.none()
+        slugs = [test["slug"] for test in self.content_version.content.get("tests", [])]
+        return OrderableTest.objects.filter(slug__in=slugs).order_by("kind", "name")
+
 
 class Answer(KeepsHistory, models.Model):
     """One answer to one history question for one visit, typed by the question's answer type.

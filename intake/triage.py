@@ -8,7 +8,7 @@ content version, so a later publish does not change what a visit's answers raise
 
 from dataclasses import dataclass, field
 
-from conditions.models import HistoryQuestion, OrderableTest, RedFlagRule
+from conditions.models import HistoryQuestion, RedFlagRule
 
 from .durations import days_between
 
@@ -71,11 +71,9 @@ def suggested_tests(*, visit, answers, visit_date):
     """
     if visit.content_version is None:
         return []
-    document = visit.content_version.content
-    catalog = OrderableTest.objects.filter(slug__in=[test["slug"] for test in document["tests"]])
-    catalog = {test.slug: test for test in catalog}
+    catalog = {test.slug: test for test in visit.orderable_tests()}
     suggestions = {}
-    for slug in document.get("suggests", []):
+    for slug in visit.content_version.content.get("suggests", []):
         if slug in catalog:
             suggestions[slug] = Suggestion(test=catalog[slug], usual=True)
     rules = visit.content_version.red_flag_rules()
