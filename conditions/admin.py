@@ -1,8 +1,5 @@
 """The content editors' admin: a whole condition on one page, preview, versions."""
 
-import difflib
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminTextareaWidget
@@ -11,13 +8,23 @@ from django.db import models
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from audit import history
 
 from . import content
+from .diff import content_changes
 from .importer import items_to_outline, outline_to_items
-from .models import Condition, HistoryQuestion, OrderableTest, RedFlagRule, Section
+from .models import (
+    Condition,
+    ConditionVersion,
+    HistoryQuestion,
+    OrderableTest,
+    RedFlagRule,
+    Section,
+)
 from .views import page_context
 
 
@@ -123,6 +130,8 @@ class RedFlagRuleInline(admin.TabularInline):
 
 
 class ConditionForm(forms.ModelForm):
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Condition
         fields = [
@@ -136,6 +145,13 @@ class ConditionForm(forms.ModelForm):
             "suggests",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.others_changes = []
+        if self.instance.pk:
+            latest = self.instance.versions.values_list("number", flat=True).first()
+            self.initial["loaded_version"] = latest
+
     def clean(self):
         cleaned = super().clean()
         outside = set(cleaned.get("suggests") or []) - set(cleaned.get("tests") or [])
@@ -144,7 +160,36 @@ class ConditionForm(forms.ModelForm):
             self.add_error(
                 "suggests", f"Suggest only the condition's orderable tests (not: {names})."
             )
+        if self.instance.pk:
+            self._refuse_if_saved_since(cleaned.get("loaded_version"))
         return cleaned
+
+    def _refuse_if_saved_since(self, loaded):
+        """Refuse the save if anyone saved, imported or published the condition after this
+        form was loaded, and keep their changes on the form for the editor to read."""
+        # Two editors saving the same condition race here. The row lock lasts until the
+        # admin's transaction commits, after the first save's version is recorded, so the
+        # second save waits, then finds that version.
+        Condition.objects.select_for_update().only("pk").get(pk=self.instance.pk)
+        versions = self.instance.versions.select_related("created_by")
+        latest = versions.first()
+        if latest is None or latest.number == loaded:
+            return
+        seen = versions.filter(number=loaded).first()
+        self.others_changes = content_changes(seen.content if seen else {}, latest.content)
+        # The form comes back stamped with the version now saved: saving it again, once
+        # the editor has read the other changes, is a deliberate choice.
+        self.data = self.data.copy()
+        self.data[self.add_prefix("loaded_version")] = latest.number
+        who = latest.created_by or "someone"
+        raise forms.ValidationError(
+            f"{who} saved this condition at "
+            f"{date_format(timezone.localtime(latest.created_at), 'DATETIME_FORMAT')} "
+            f"(version {latest.number}{': ' + latest.note if latest.note else ''}) "
+            "after you opened it. Nothing of yours is saved yet, and what you typed is "
+            "still below. Their changes are listed at the top: make sure yours keep them, "
+            "then save again."
+        )
 
 
 @admin.register(Condition)
@@ -158,7 +203,17 @@ class ConditionAdmin(admin.ModelAdmin):
     filter_horizontal = ["tests", "suggests"]
     formfield_overrides = {models.TextField: {"widget": AdminTextareaWidget(attrs={"rows": 4})}}
     fieldsets = [
-        (None, {"fields": ["title", "slug", ("status", "published_at", "updated_at")]}),
+        (
+            None,
+            {
+                "fields": [
+                    "title",
+                    "slug",
+                    ("status", "published_at", "updated_at"),
+                    "loaded_version",
+                ]
+            },
+        ),
         ("Page opening", {"fields": ["definition", "alternative_names"]}),
         ("Codes", {"fields": [("icd10cm_code", "icd10cm_title"), "snomed_code"]}),
         ("Review of the source page", {"fields": [("reviewed_on", "reviewed_by")]}),
@@ -225,9 +280,18 @@ class ConditionAdmin(admin.ModelAdmin):
 
     def preview_view(self, request, pk):
         condition = self._condition_for(request, pk)
+        draft = ConditionVersion(condition=condition, content=content.export_condition(condition))
         return TemplateResponse(
-            request, "conditions/condition_detail.html", page_context(condition, preview=True)
+            request,
+            "conditions/condition_detail.html",
+            page_context(draft, condition=condition, preview=True),
         )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["unpublished_changes"] = content.has_unpublished_changes(obj)
+            context["others_changes"] = context["adminform"].form.others_changes
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @staticmethod
     def _change_url(condition):
@@ -251,15 +315,8 @@ class ConditionAdmin(admin.ModelAdmin):
     def versions_view(self, request, pk):
         condition = self._condition_for(request, pk)
         versions = condition.versions.select_related("created_by")
-        current = _as_lines(content.export_condition(condition))
-        rows = []
-        for version in versions:
-            # The diff without its two header lines; the count is of lines added or removed.
-            diff = list(
-                difflib.unified_diff(_as_lines(version.content), current, lineterm="", n=1)
-            )[2:]
-            changed = sum(1 for line in diff if line[:1] in {"+", "-"})
-            rows.append((version, diff, changed))
+        current = content.export_condition(condition)
+        rows = [(version, content_changes(version.content, current)) for version in versions]
         return TemplateResponse(
             request,
             "admin/conditions/condition/versions.html",
@@ -285,10 +342,6 @@ class ConditionAdmin(admin.ModelAdmin):
                 request, f"Restored version {version.number} of “{condition}”.", messages.SUCCESS
             )
         return redirect(self._change_url(condition))
-
-
-def _as_lines(document):
-    return json.dumps(document, indent=1, ensure_ascii=False, sort_keys=True).splitlines()
 
 
 @admin.register(OrderableTest)

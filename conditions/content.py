@@ -11,6 +11,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .models import (
+    CONDITION_FIELDS,
+    QUESTION_FIELDS,
     Condition,
     ConditionVersion,
     HistoryQuestion,
@@ -22,26 +24,7 @@ from .models import (
 
 FORMAT = "clinic-condition/1"
 
-CONDITION_FIELDS = [
-    "title",
-    "slug",
-    "definition",
-    "icd10cm_code",
-    "icd10cm_title",
-    "snomed_code",
-    "reviewed_by",
-]
 SECTION_FIELDS = ["kind", "heading", "body"]
-QUESTION_FIELDS = [
-    "key",
-    "wording",
-    "help_text",
-    "answer_type",
-    "required",
-    "applies_to",
-    "min_age",
-    "max_age",
-]
 RED_FLAG_FIELDS = ["kind", "choice", "days", "message"]
 TEST_FIELDS = [
     "slug",
@@ -129,7 +112,7 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
         condition.reviewed_on = document.get("reviewed_on") or None
         condition.alternative_names = "\n".join(document.get("alternative_names", []))
         if publish:
-            _mark_published(condition)
+            condition.status = Condition.Status.PUBLISHED
         _validated_save(condition, "condition")
 
         condition.sections.all().delete()
@@ -147,11 +130,14 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
         condition.tests.set(tests.values())
         _save_red_flags(condition, document.get("red_flags", []), tests)
         condition.suggests.set(_suggested(document.get("suggests", []), tests, "The condition"))
-        if _saved_state(condition) == before:
+        unchanged = _saved_state(condition) == before
+        if unchanged and not (publish and has_unpublished_changes(condition)):
             # Rewriting the same content would only renumber its rows: undo it all.
             transaction.set_rollback(True)
         else:
-            record_version(condition, by=by, note=note)
+            version = record_version(condition, by=by, note=note)
+            if publish:
+                _publish_version(condition, version)
     return condition
 
 
@@ -349,26 +335,43 @@ def restore_version(version, *, by):
     )
 
 
-def _mark_published(condition):
+def has_unpublished_changes(condition):
+    """Whether the content as saved differs from the content as last published."""
+    published = condition.published_version
+    return published is None or published.content != export_condition(condition)
+
+
+def _publish_version(condition, version):
     condition.status = Condition.Status.PUBLISHED
     condition.published_at = condition.published_at or timezone.now()
+    condition.published_version = version
+    condition.save(update_fields=["status", "published_at", "published_version", "updated_at"])
 
 
 def publish(condition, *, by):
-    """Make the condition public; does nothing if it already is. Returns whether it changed."""
+    """Make the saved content public, and the questionnaire of visits opened from now on.
+
+    Does nothing if the condition is published and unchanged since. Returns whether it
+    changed.
+    """
     with transaction.atomic():
         # A double click on Publish: the second waits here, then finds it published.
-        condition = Condition.objects.select_for_update().get(pk=condition.pk)
-        if condition.is_published:
+        condition = (
+            Condition.objects.select_for_update(of=("self",))
+            .select_related("published_version")
+            .get(pk=condition.pk)
+        )
+        if condition.is_published and not has_unpublished_changes(condition):
             return False
-        _mark_published(condition)
-        condition.save(update_fields=["status", "published_at", "updated_at"])
-        record_version(condition, by=by, note="Published")
+        _publish_version(condition, record_version(condition, by=by, note="Published"))
     return True
 
 
 def unpublish(condition, *, by):
-    """Return the condition to draft; does nothing if it is one. Returns whether it changed."""
+    """Take the public page down; does nothing if it is a draft. Returns whether it changed.
+
+    The published version stays: visits opened before keep their questionnaire.
+    """
     with transaction.atomic():
         condition = Condition.objects.select_for_update().get(pk=condition.pk)
         if not condition.is_published:

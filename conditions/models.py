@@ -5,6 +5,7 @@ questionnaire; its red-flag section lists the symptoms that raise flags; its tes
 are the orderable catalog for visits of that condition.
 """
 
+import datetime
 from collections import defaultdict
 from typing import NamedTuple
 
@@ -19,7 +20,7 @@ from audit.history import KeepsHistory, kept_versions
 
 class ConditionQuerySet(models.QuerySet):
     def published(self):
-        return self.filter(status=Condition.Status.PUBLISHED)
+        return self.filter(status=Condition.Status.PUBLISHED, published_version__isnull=False)
 
 
 class Condition(models.Model):
@@ -69,6 +70,17 @@ class Condition(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Editors change the rows above (the draft); what the public page and new visits
+    # use is this snapshot, taken when an editor last published.
+    published_version = models.ForeignKey(
+        "ConditionVersion",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The content as last published.",
+    )
 
     objects = ConditionQuerySet.as_manager()
 
@@ -425,3 +437,80 @@ class ConditionVersion(models.Model):
 
     def __str__(self):
         return f"{self.condition} v{self.number}"
+
+    # The snapshot read back as unsaved model instances, so that the pages and the intake
+    # built for the live rows work on a published revision unchanged, from one row.
+
+    def page(self):
+        """The condition's opening fields as an unsaved Condition."""
+        reviewed_on = self.content.get("reviewed_on")
+        return Condition(
+            **{field: self.content.get(field) or "" for field in CONDITION_FIELDS},
+            alternative_names="\n".join(self.content.get("alternative_names", [])),
+            reviewed_on=datetime.date.fromisoformat(reviewed_on) if reviewed_on else None,
+        )
+
+    def sections(self):
+        """(Section, its ItemNodes) for each section, in order."""
+        return [
+            (
+                Section(kind=doc["kind"], heading=doc["heading"], body=doc["body"], position=at),
+                _item_nodes(doc.get("items", [])),
+            )
+            for at, doc in enumerate(self.content.get("sections", []), start=1)
+        ]
+
+    def questions(self):
+        return [
+            HistoryQuestion(
+                **{field: doc.get(field) for field in QUESTION_FIELDS},
+                choices="\n".join(doc.get("choices", [])),
+                position=at,
+            )
+            for at, doc in enumerate(self.content.get("questions", []), start=1)
+        ]
+
+    def red_flag_rules(self):
+        """The rules with their questions; each knows the slugs of the tests it suggests."""
+        questions = {question.key: question for question in self.questions()}
+        rules = []
+        for at, doc in enumerate(self.content.get("red_flags", []), start=1):
+            rule = RedFlagRule(
+                question=questions[doc["question"]],
+                kind=doc["kind"],
+                choice=doc.get("choice") or "",
+                days=doc.get("days"),
+                message=doc["message"],
+                position=at,
+            )
+            rule.suggested_slugs = doc.get("suggests", [])
+            rules.append(rule)
+        return rules
+
+
+CONDITION_FIELDS = [
+    "title",
+    "slug",
+    "definition",
+    "icd10cm_code",
+    "icd10cm_title",
+    "snomed_code",
+    "reviewed_by",
+]
+QUESTION_FIELDS = [
+    "key",
+    "wording",
+    "help_text",
+    "answer_type",
+    "required",
+    "applies_to",
+    "min_age",
+    "max_age",
+]
+
+
+def _item_nodes(item_docs):
+    return [
+        ItemNode(SectionItem(text=doc["text"]), _item_nodes(doc.get("items", [])))
+        for doc in item_docs
+    ]

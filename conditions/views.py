@@ -6,26 +6,38 @@ from .models import Condition
 
 
 def condition_list(request):
-    conditions = Condition.objects.published().only("title", "slug", "definition")
-    return render(request, "conditions/condition_list.html", {"conditions": conditions})
+    """Each published condition as last published. Queries: one."""
+    conditions = Condition.objects.published().select_related("published_version")
+    pages = sorted(
+        ((condition, condition.published_version.page()) for condition in conditions),
+        key=lambda pair: pair[1].title,
+    )
+    return render(request, "conditions/condition_list.html", {"pages": pages})
 
 
 def condition_detail(request, slug):
-    condition = get_object_or_404(Condition.objects.published(), slug=slug)
-    return render(request, "conditions/condition_detail.html", page_context(condition))
+    """The content as last published, however the editors' draft has changed since.
 
-
-def page_context(condition, *, preview=False):
-    """What the condition page shows; shared with the admin's preview of a draft.
-
-    Queries: the condition, its sections with their items (one prefetch), its
-    questions and its tests: a fixed number however long the content grows.
+    Queries: the condition with its published version, one.
     """
-    sections = condition.sections.prefetch_related("items")
+    condition = get_object_or_404(
+        Condition.objects.published().select_related("published_version"), slug=slug
+    )
+    return render(
+        request,
+        "conditions/condition_detail.html",
+        page_context(condition.published_version, condition=condition),
+    )
+
+
+def page_context(version, *, condition, preview=False):
+    """What the condition page shows of a version of its content; shared with the
+    admin's preview of the draft."""
     return {
         "condition": condition,
-        "sections": [(section, section.item_tree()) for section in sections],
-        "questions": condition.questions.all(),
-        "tests": condition.tests.all(),
+        "page": version.page(),
+        "sections": version.sections(),
+        "questions": version.questions(),
+        "tests": version.content.get("tests", []),
         "preview": preview,
     }

@@ -157,7 +157,7 @@ class TestOrderInline(admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         if obj is not None:
-            formset.form.base_fields["test"].queryset = obj.condition.tests.all()
+            formset.form.base_fields["test"].queryset = obj.orderable_tests()
             flags = "; ".join(flag["message"] for flag in obj.red_flags)
             formset.form.base_fields["reason"].initial = flags
         return formset

@@ -52,7 +52,7 @@ def save_answers(
                 "Someone else saved this intake while you were working on it. "
                 "Your answers have not been saved yet."
             )
-        visit = Visit.objects.select_related("patient", "condition").get(pk=visit.pk)
+        visit = Visit.objects.select_related("patient", "content_version").get(pk=visit.pk)
         if not visit.intake_is_open:
             raise ValidationError(
                 f"This visit is {visit.get_status_display().lower()}: its intake cannot change."
@@ -94,7 +94,7 @@ def save_answers(
             # A patient's draft save never reopens an intake that staff marked complete.
             visit.move_to(Visit.Status.INTAKE_IN_PROGRESS)
         visit.red_flags = triage.red_flags(
-            rules=visit.condition.red_flag_rules.select_related("question"),
+            rules=visit.red_flag_rules(),
             answers=existing.values(),
             visit_date=timezone.localtime(visit.scheduled_at).date(),
         )
@@ -190,7 +190,6 @@ def _fill(answer, question, value, *, position, source, by):
         answer.corrected_at = None
     for field, field_value in _typed_fields(question, value).items():
         setattr(answer, field, field_value)
-    answer.question = question
     answer.wording = question.wording
     answer.answer_type = question.answer_type
     answer.position = position

@@ -865,7 +865,7 @@ class ChooseTestsForm(forms.Form):
     def __init__(self, *args, visit, **kwargs):
         super().__init__(*args, **kwargs)
         self.visit = visit
-        self.catalog = list(visit.condition.tests.order_by("kind", "name"))
+        self.catalog = list(visit.orderable_tests())
         self.fields["test"].choices = [(str(test.pk), test.name) for test in self.catalog]
 
     def clean_test(self):

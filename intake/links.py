@@ -236,7 +236,9 @@ def find_link(token):
         return None
     wanted = hash_token(token)
     link = (
-        PreVisitLink.objects.select_related("visit__patient", "visit__condition")
+        PreVisitLink.objects.select_related(
+            "visit__patient", "visit__condition", "visit__content_version"
+        )
         .filter(token_hash=wanted)
         .first()
     )

@@ -12,7 +12,7 @@ from django.utils.formats import date_format
 
 from audit import append_only
 from audit.history import KeepsHistory, kept_versions
-from conditions.models import Condition, HistoryQuestion, OrderableTest
+from conditions.models import Condition, ConditionVersion, HistoryQuestion, OrderableTest
 
 from . import body_sites
 from .dates import parse_typed_date
@@ -393,6 +393,15 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits")
     condition = models.ForeignKey(Condition, on_delete=models.PROTECT, related_name="visits")
+    content_version = models.ForeignKey(
+        ConditionVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="visits",
+        help_text="The condition's content as published when the visit was opened: its "
+        "questions and red flags are this visit's, whatever is published later.",
+    )
     scheduled_at = models.DateTimeField(db_index=True)
     provider = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -524,19 +533,33 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
             super().move_to(status)
 
     def questions(self):
-        """The condition's questions that apply to this visit's patient."""
+        """The questions of the visit's content version that apply to its patient."""
+        if self.content_version is None:
+            return []
         age = self.patient.age_on(timezone.localtime(self.scheduled_at).date())
         return [
             question
-            for question in self.condition.questions.all()
+            for question in self.content_version.questions()
             if question.applies_to_patient(sex_at_birth=self.patient.sex_at_birth, age=age)
         ]
+
+    def red_flag_rules(self):
+        """The red-flag rules of the visit's content version."""
+        return self.content_version.red_flag_rules() if self.content_version else []
+
+    def orderable_tests(self):
+        """The catalog tests of the visit's content version, by kind and name."""
+        if self.content_version is None:
+            return OrderableTest.objects.none()
+        slugs = [test["slug"] for test in self.content_version.content.get("tests", [])]
+        return OrderableTest.objects.filter(slug__in=slugs).order_by("kind", "name")
 
 
 class Answer(KeepsHistory, models.Model):
     """One answer to one history question for one visit, typed by the question's answer type.
 
-    The wording, type and choices are kept as they were when the question was asked.
+    The wording, type and choices are kept as they were when the question was asked; the
+    question is the one with this key in the visit's content version.
     """
 
     class Source(models.TextChoices):
@@ -564,9 +587,6 @@ class Answer(KeepsHistory, models.Model):
     ]
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="answers")
-    question = models.ForeignKey(
-        HistoryQuestion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     question_key = models.SlugField(max_length=60)
     wording = models.CharField("question as asked", max_length=300)
     answer_type = models.CharField(max_length=20, choices=HistoryQuestion.AnswerType)

@@ -33,7 +33,7 @@ def place_order(
     notes="",
 ):
     _require_provider(actor, "intake.add_testorder")
-    if not visit.condition.tests.filter(pk=test.pk).exists():
+    if not visit.orderable_tests().filter(pk=test.pk).exists():
         raise ValidationError(f"{test.name} is not in the test catalog for {visit.condition}.")
     order = TestOrder(
         visit=visit,

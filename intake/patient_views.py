@@ -229,16 +229,15 @@ def _already_sent(request, link, token):
 
 def _questions_page(request, link, form, *, saved=False, saved_now=None):
     visit = link.visit
-    sections = visit.condition.sections.filter(
-        kind__in=[Section.Kind.WHAT_TO_EXPECT, Section.Kind.WHEN_TO_CALL]
-    ).prefetch_related("items")
+    shown = {Section.Kind.WHAT_TO_EXPECT, Section.Kind.WHEN_TO_CALL}
+    sections = visit.content_version.sections() if visit.content_version else []
     return render(
         request,
         "previsit/questions.html",
         {
             **_visit_context(link),
             "form": form,
-            "sections": [(section, section.item_tree()) for section in sections],
+            "sections": [(section, items) for section, items in sections if section.kind in shown],
             "saved": saved,
             "saved_now": saved_now,
         },

@@ -45,7 +45,7 @@ def _review_page(
     Queries: the visit with its patient, condition, provider and reviewer; its answers
     with who gave them; the questions that apply; its orders; its note with its author
     and signer, and the addenda with theirs; the suggested tests (triage.suggested_tests,
-    four): the same however many answers, orders and addenda there are.
+    one): the same however many answers, orders and addenda there are.
     """
     visit_date = timezone.localtime(visit.scheduled_at).date()
     answers = list(visit.answers.select_related("answered_by", "corrected_by"))
@@ -54,9 +54,7 @@ def _review_page(
         visit.test_orders.exclude(status=TestOrder.Status.CANCELLED).select_related("ordered_by")
     )
     ordered = {order.test_id for order in active_orders}
-    suggestions = triage.suggested_tests(
-        condition=visit.condition, answers=answers, visit_date=visit_date
-    )
+    suggestions = triage.suggested_tests(visit=visit, answers=answers, visit_date=visit_date)
     rows = _answer_rows(visit, answers, visit_date=visit_date)
     reviewed_at = visit.intake_reviewed_at
     changed_since_review = any(changed for *_, changed in rows)

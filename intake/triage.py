@@ -2,9 +2,8 @@
 condition and the flags raised suggest ordering.
 
 Flags are worked out when answers are saved and kept on the visit, so lists of visits
-show them without loading answers, and a later change to the rules does not rewrite
-what staff saw for a past visit. Suggestions are advice for the provider now, so they
-come from the rules as they stand.
+show them without loading answers. Rules and suggestions both come from the visit's
+content version, so a later publish does not change what a visit's answers raise.
 """
 
 from dataclasses import dataclass, field
@@ -64,22 +63,23 @@ class Suggestion:
     usual: bool = False
 
 
-def suggested_tests(*, condition, answers, visit_date):
-    """The tests the condition suggests for every visit, then those its raised flags
-    suggest, each once with every reason; only tests of the condition's catalog.
+def suggested_tests(*, visit, answers, visit_date):
+    """The tests the visit's content suggests for every visit, then those its raised
+    flags suggest, each once with every reason; only tests of the content's catalog.
 
-    Queries: the catalog, the condition's suggestions, the rules with their questions,
-    and the rules' suggestions (a prefetch): four, however many answers and rules.
+    Queries: the catalog's tests, one however many answers and rules.
     """
-    catalog = set(condition.tests.values_list("pk", flat=True))
+    if visit.content_version is None:
+        return []
+    catalog = {test.slug: test for test in visit.orderable_tests()}
     suggestions = {}
-    for test in condition.suggests.all():
-        if test.pk in catalog:
-            suggestions[test.pk] = Suggestion(test=test, usual=True)
-    rules = condition.red_flag_rules.select_related("question").prefetch_related("suggests")
+    for slug in visit.content_version.content.get("suggests", []):
+        if slug in catalog:
+            suggestions[slug] = Suggestion(test=catalog[slug], usual=True)
+    rules = visit.content_version.red_flag_rules()
     for rule, flag in _raised(rules=rules, answers=answers, visit_date=visit_date):
-        for test in rule.suggests.all():
-            if test.pk in catalog:
-                suggestion = suggestions.setdefault(test.pk, Suggestion(test=test))
+        for slug in rule.suggested_slugs:
+            if slug in catalog:
+                suggestion = suggestions.setdefault(slug, Suggestion(test=catalog[slug]))
                 suggestion.reasons.append(flag["message"])
     return list(suggestions.values())

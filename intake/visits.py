@@ -19,6 +19,7 @@ def open_visit(*, patient, condition, scheduled_at, provider=None, actor):
     visit = Visit(
         patient=patient,
         condition=condition,
+        content_version=condition.published_version,
         scheduled_at=scheduled_at,
         provider=provider,
         created_by=actor.user,
@@ -256,7 +257,7 @@ def reschedule_visit(*, visit, scheduled_at, reason, actor):
         answers = list(visit.answers.all())
         if answers:
             visit.red_flags = triage.red_flags(
-                rules=visit.condition.red_flag_rules.select_related("question"),
+                rules=visit.red_flag_rules(),
                 answers=answers,
                 visit_date=timezone.localtime(scheduled_at).date(),
             )

@@ -67,6 +67,10 @@ class VisitFactory(factory.django.DjangoModelFactory):
 
     patient = factory.SubFactory(PatientFactory)
     condition = factory.LazyFunction(demo_condition)
+    # As published now (the condition passed in may predate a publish).
+    content_version = factory.LazyAttribute(
+        lambda visit: Condition.objects.get(pk=visit.condition.pk).published_version
+    )
     scheduled_at = factory.LazyFunction(lambda: at_today(9))
     provider = None
     created_by = factory.SubFactory(UserFactory)
@@ -79,7 +83,6 @@ class AnswerFactory(factory.django.DjangoModelFactory):
         model = Answer
 
     visit = factory.SubFactory(VisitFactory)
-    question = None
     question_key = factory.Sequence(lambda n: f"question-{n}")
     wording = factory.Sequence(lambda n: f"Question number {n}?")
     answer_type = "free_text"

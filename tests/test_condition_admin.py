@@ -89,6 +89,11 @@ def compact(html):
     return re.sub(r">\s+<", "><", html)
 
 
+def publish(client, condition):
+    response = client.post(reverse("admin:conditions_condition_publish", args=[condition.pk]))
+    assert response.status_code == 302
+
+
 @pytest.fixture
 def draft(db, demo_document):
     """The demo condition, saved but not published."""
@@ -112,7 +117,9 @@ def test_change_page_round_trips_unchanged(editor_client, condition):
     assert condition.versions.first().note == "Edited"
 
 
-def test_editor_rewords_a_question_and_the_public_page_shows_it(editor_client, condition, editor):
+def test_editor_rewords_a_question_and_the_public_page_shows_it_once_published(
+    editor_client, condition, editor
+):
     data = form_data(editor_client.get(change_url(condition)))
     question = prefix_where(data, "key", "muscles-affected")
     data[f"{question}-wording"] = ["Which muscles twitch?"]
@@ -125,8 +132,18 @@ def test_editor_rewords_a_question_and_the_public_page_shows_it(editor_client, c
     version = condition.versions.first()
     assert (version.number, version.note, version.created_by) == (2, "Edited", editor)
     page = editor_client.get(PUBLIC_PAGE).text
+    assert "Which muscles are affected?" in page
+    assert "Which muscles twitch?" not in page
+    preview = editor_client.get(reverse("admin:conditions_condition_preview", args=[condition.pk]))
+    assert "Which muscles twitch?" in preview.text
+    assert 'value="Publish changes"' in editor_client.get(change_url(condition)).text
+
+    publish(editor_client, condition)
+
+    page = editor_client.get(PUBLIC_PAGE).text
     assert "Which muscles twitch?" in page
     assert "Which muscles are affected?" not in page
+    assert 'value="Publish changes"' not in editor_client.get(change_url(condition)).text
 
 
 def test_editor_adds_a_catalog_test_to_the_condition(editor_client, condition):
@@ -145,6 +162,8 @@ def test_editor_adds_a_catalog_test_to_the_condition(editor_client, condition):
 
     assert creatine_kinase in condition.tests.all()
     assert condition.tests.count() == 10
+    assert "Creatine kinase (CK)" not in editor_client.get(PUBLIC_PAGE).text
+    publish(editor_client, condition)
     assert "Creatine kinase (CK)" in editor_client.get(PUBLIC_PAGE).text
 
 
@@ -201,6 +220,7 @@ def test_nesting_typed_in_the_items_outline_is_nested_on_the_public_page(editor_
     ]
 
     assert editor_client.post(change_url(condition), data).status_code == 302
+    publish(editor_client, condition)
 
     page = compact(editor_client.get(PUBLIC_PAGE).text)
     assert (
@@ -295,6 +315,7 @@ def test_restoring_an_earlier_version_brings_back_the_public_content(editor_clie
     data = form_data(editor_client.get(change_url(condition)))
     data[f"{prefix_where(data, 'key', 'pregnant')}-wording"] = ["Could you be pregnant?"]
     editor_client.post(change_url(condition), data)
+    publish(editor_client, condition)
     assert "Could you be pregnant?" in editor_client.get(PUBLIC_PAGE).text
 
     response = editor_client.post(
@@ -302,11 +323,14 @@ def test_restoring_an_earlier_version_brings_back_the_public_content(editor_clie
     )
 
     assert "Restored version 1 of “Muscle twitches”." in response.text
+    publish(editor_client, condition)
     page = editor_client.get(PUBLIC_PAGE).text
     assert "Are you pregnant?" in page
     assert "Could you be pregnant?" not in page
     assert list(condition.versions.values_list("number", "note")) == [
-        (3, "Restored version 1"),
+        (5, "Published"),
+        (4, "Restored version 1"),
+        (3, "Published"),
         (2, "Edited"),
         (1, ""),
     ]
@@ -334,13 +358,14 @@ def test_versions_page_lists_versions_with_their_differences(editor_client, cond
 
     assert response.status_code == 200
     assert "Versions of “Muscle twitches”" in response.text
-    assert "Same as current" in response.text  # version 2
-    page = unescape(response.text)
-    assert "2 lines added or removed" in page  # version 1 against the current content
-    assert re.search(r'<span class="diff-removed">-\s+"wording": "Are you pregnant\?"</span>', page)
-    assert re.search(
-        r'<span class="diff-added">\+\s+"wording": "Could you be pregnant\?"</span>', page
-    )
+    page = compact(response.text)
+    version_1 = page[page.index('id="version-1"') :]
+    assert "1 difference from the current content" in version_1
+    assert (
+        '<td class="change-status">Changed</td><td class="change-text"><del>Are</del> you pregnant?'
+    ) in version_1
+    assert '<td class="change-text"><ins>Could</ins> you <ins>be </ins>pregnant?' in version_1
+    assert "Same as current" in page  # version 2
     assert "Restore version 1" in page
     assert "Restore version 2" not in page  # it is the current content
     assert "eddie.editor" in page

@@ -9,7 +9,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from audit.actors import Actor
-from conditions.content import save_condition
+from conditions.content import publish, save_condition
 from conditions.models import HistoryQuestion
 from intake.answers import save_answers
 from intake.models import Answer, Visit
@@ -46,8 +46,9 @@ def error_summary(html):
 
 
 @pytest.fixture
-def more_questions(condition):
-    """A single-choice and a free-text question, optional, after the demo questions."""
+def more_questions(condition, editor):
+    """A single-choice and a free-text question, optional, after the demo questions,
+    published (ask for it before `visit`, so that the visit is opened with them)."""
     HistoryQuestion.objects.create(
         condition=condition,
         key="writing-hand",
@@ -66,12 +67,13 @@ def more_questions(condition):
         required=False,
         position=21,
     )
+    publish(condition, by=editor)
 
 
 # The form
 
 
-def test_the_form_has_a_widget_for_each_answer_type(desk_client, visit, more_questions):
+def test_the_form_has_a_widget_for_each_answer_type(desk_client, more_questions, visit):
     html = desk_client.get(intake_url(visit)).text
 
     assert '<input type="date" name="q_first-noticed"' in html
@@ -87,7 +89,7 @@ def test_the_form_has_a_widget_for_each_answer_type(desk_client, visit, more_que
     assert '<input type="hidden" name="intake_version" value="0"' in html
 
 
-def test_the_form_shows_help_text_and_marks_required_questions(desk_client, visit, more_questions):
+def test_the_form_shows_help_text_and_marks_required_questions(desk_client, more_questions, visit):
     html = desk_client.get(intake_url(visit)).text
 
     assert "If you are not sure of the date, give your best guess." in html
@@ -374,7 +376,7 @@ TODAY = timezone.localdate()
     ],
 )
 def test_bad_answers_are_explained_beside_the_field_and_at_the_top_and_nothing_is_lost(
-    desk_client, visit, more_questions, intake_data, form_values, changes, field, message
+    desk_client, more_questions, visit, intake_data, form_values, changes, field, message
 ):
     data = intake_data(visit, {"writing-hand": "left", "medicines": "None", **changes})
 
@@ -443,11 +445,16 @@ def test_changing_a_question_later_leaves_recorded_answers_as_asked(
 
     page = desk_client.get(f"/staff/visits/{visit.pk}/").text
     form = desk_client.get(intake_url(visit)).text
+    later = VisitFactory(
+        condition=visit.condition, patient=visit.patient, scheduled_at=at_today(11)
+    )
 
     assert "How often do you have twitching?" in page
     assert "Several times a day" in page
     assert "How frequent is the twitching?" not in page
-    assert "How frequent is the twitching?" in form
+    # The visit's questionnaire is the one it was opened with; a visit opened now has the new.
+    assert "How frequent is the twitching?" not in form
+    assert "How frequent is the twitching?" in desk_client.get(intake_url(later)).text
 
 
 def test_a_question_removed_from_the_condition_keeps_its_answers_on_past_visits(
@@ -457,16 +464,25 @@ def test_a_question_removed_from_the_condition_keeps_its_answers_on_past_visits(
     demo_document["questions"] = [q for q in demo_document["questions"] if q["key"] != "same-place"]
     save_condition(demo_document, publish=True)
 
-    page = desk_client.get(f"/staff/visits/{visit.pk}/").text
+    later = VisitFactory(
+        condition=visit.condition, patient=visit.patient, scheduled_at=at_today(11)
+    )
 
-    assert "Is the twitching always in the same place?" in page
-    assert visit.answers.get(question_key="same-place").question is None
+    assert "Is the twitching always in the same place?" in (
+        desk_client.get(f"/staff/visits/{visit.pk}/").text
+    )
+    assert "Is the twitching always in the same place?" not in (
+        desk_client.get(intake_url(later)).text
+    )
 
 
 def test_question_content_is_shown_as_text_not_run_as_markup(desk_client, visit):
-    questions = visit.condition.questions
-    questions.filter(key="episode-length").update(wording="How long {% now 'Y' %} <b>bold</b>?")
-    questions.filter(key="first-noticed").update(help_text="<img src=x> {{ request.user }}")
+    questions = {
+        question["key"]: question for question in visit.content_version.content["questions"]
+    }
+    questions["episode-length"]["wording"] = "How long {% now 'Y' %} <b>bold</b>?"
+    questions["first-noticed"]["help_text"] = "<img src=x> {{ request.user }}"
+    visit.content_version.save()
 
     response = desk_client.get(intake_url(visit))
 

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.utils import timezone
 
+from conditions.content import publish
 from conditions.models import RedFlagRule
 
 from .factories import VisitFactory, at_today
@@ -145,23 +146,26 @@ def test_a_flag_goes_when_the_answer_that_raised_it_changes(desk_client, visit, 
     assert visit.red_flags == []
 
 
-def test_rules_are_content_a_changed_rule_applies_to_the_next_save(
-    desk_client, visit, intake_data, condition
+def test_a_visit_keeps_its_rules_after_a_later_publish_and_the_next_visit_gets_the_new(
+    desk_client, visit, intake_data, condition, editor
 ):
     data = intake_data(visit, {"first-noticed": days_ago(5)}, action="save")
     take_intake(desk_client, visit, data)
     assert [flag["message"] for flag in visit.red_flags] == [LONG_TERM]
 
     condition.red_flag_rules.filter(kind=RedFlagRule.Kind.LONGER_THAN).update(days=7)
-    # The flags staff saw stay until the intake is saved again...
-    assert LONG_TERM in desk_client.get(f"/staff/visits/{visit.pk}/").text
+    publish(condition, by=editor)
     take_intake(desk_client, visit, {**data, "intake_version": visit.intake_version})
 
-    # ...and the next save uses the rule as it is now.
-    assert visit.red_flags == []
+    assert [flag["message"] for flag in visit.red_flags] == [LONG_TERM]
+    later = VisitFactory(condition=condition, patient=visit.patient, scheduled_at=at_today(11))
+    take_intake(desk_client, later, intake_data(later, {"first-noticed": days_ago(5)}))
+    assert later.red_flags == []
 
 
-def test_a_new_rule_on_a_yes_no_answer_raises_its_flag(desk_client, visit, intake_data, condition):
+def test_a_new_rule_on_a_yes_no_answer_raises_its_flag(
+    desk_client, visit, intake_data, condition, editor
+):
     RedFlagRule.objects.create(
         condition=condition,
         question=condition.questions.get(key="same-place"),
@@ -170,6 +174,8 @@ def test_a_new_rule_on_a_yes_no_answer_raises_its_flag(desk_client, visit, intak
         message="Twitching moves around",
         position=10,
     )
+    publish(condition, by=editor)
+    visit = VisitFactory(condition=condition, patient=visit.patient, scheduled_at=at_today(11))
 
     take_intake(desk_client, visit, intake_data(visit, {"same-place": "no"}))
 

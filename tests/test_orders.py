@@ -14,12 +14,13 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.models import AuditEvent
+from conditions.content import publish
 from conditions.models import OrderableTest
 from intake import orders
 from intake.models import OrderAddendum, TestOrder, Visit
 from intake.roles import PROVIDER
 
-from .factories import TestOrderFactory, UserFactory, VisitFactory
+from .factories import TestOrderFactory, UserFactory, VisitFactory, at_today
 
 Status = TestOrder.Status
 
@@ -816,3 +817,22 @@ def test_the_print_page_runs_as_many_queries_for_six_orders_as_for_one(
     orders.review_result(order=reviewed, actor=Actor.for_user(provider), comment="Fine.")
 
     assert queries() == one
+
+
+def test_a_test_added_to_the_draft_is_orderable_on_visits_opened_after_it_is_published(
+    visit, provider, condition, editor
+):
+    sleep_study = OrderableTest.objects.create(slug="sleep-study", name="Sleep study", kind="other")
+    condition.tests.add(sleep_study)
+    actor = Actor.for_user(provider)
+
+    with pytest.raises(ValidationError, match="Sleep study is not in the test catalog"):
+        orders.place_order(visit=visit, test=sleep_study, actor=actor, reason="Tired.")
+    publish(condition, by=editor)
+    with pytest.raises(ValidationError, match="Sleep study is not in the test catalog"):
+        orders.place_order(visit=visit, test=sleep_study, actor=actor, reason="Tired.")
+    later = VisitFactory(condition=condition, patient=visit.patient, scheduled_at=at_today(11))
+
+    order = orders.place_order(visit=later, test=sleep_study, actor=actor, reason="Tired.")
+
+    assert order.test == sleep_study

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.models import AuditEvent
-from conditions.models import Condition, HistoryQuestion, Section, SectionItem
+from conditions.models import Condition, HistoryQuestion
 from config.log_filters import RedactTokensAndSearches
 from intake import links
 from intake.answers import save_answers
@@ -199,8 +199,10 @@ def test_the_date_of_birth_is_asked_again_in_another_browser(verified_patient, l
 def test_the_questions_page_shows_the_visit_what_to_expect_and_every_question(
     verified_patient, upcoming_visit
 ):
-    expect = upcoming_visit.condition.sections.get(kind="what_to_expect")
-    SectionItem.objects.create(section=expect, text="Bring a list of the medicines you take.")
+    version = upcoming_visit.content_version
+    expect = next(s for s in version.content["sections"] if s["kind"] == "what_to_expect")
+    expect["items"].append({"text": "Bring a list of the medicines you take.", "items": []})
+    version.save()
 
     response = verified_patient.get("questions/")
 
@@ -565,14 +567,19 @@ def test_staff_saving_meanwhile_makes_the_patients_save_a_conflict_not_an_overwr
 def test_the_questions_page_takes_as_many_queries_with_12_sections_to_read_as_with_3(
     verified_patient, upcoming_visit, django_assert_num_queries
 ):
-    condition = upcoming_visit.condition
+    version = upcoming_visit.content_version
 
     def add_sections(start, end):
         for number in range(start, end):
-            section = Section.objects.create(
-                condition=condition, kind="what_to_expect", heading=f"Part {number}"
+            version.content["sections"].append(
+                {
+                    "kind": "what_to_expect",
+                    "heading": f"Part {number}",
+                    "body": "",
+                    "items": [{"text": f"Point {number}", "items": []}],
+                }
             )
-            SectionItem.objects.create(section=section, text=f"Point {number}")
+        version.save()
 
     add_sections(0, 1)  # with the demo's two: 3
     verified_patient.get("questions/")

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from .conftest import DESKTOP
+from .conftest import DESKTOP, PHONE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,6 +47,9 @@ def test_markup_an_editor_types_does_not_run_on_the_public_page(
     page.wait_for_url(f"{live_server.url}/admin/conditions/condition/")
     condition.refresh_from_db()
     assert SCRIPT in condition.definition
+    page.goto(f"{live_server.url}{change_url}")
+    page.get_by_role("button", name="Publish changes").click()
+    page.get_by_text("“Muscle twitches” is published.").wait_for()
 
     page.goto(f"{live_server.url}/conditions/muscle-twitches/")
     page.wait_for_load_state("load")
@@ -59,7 +62,7 @@ def test_markup_an_editor_types_does_not_run_on_the_public_page(
 
 
 def test_condition_change_page_and_versions_page_at_desktop_width(
-    live_server, page, editor, condition, screenshot
+    live_server, page, editor, condition, screenshot, axe_violations
 ):
     page.set_viewport_size(DESKTOP)
     change_url = reverse("admin:conditions_condition_change", args=[condition.pk])
@@ -68,11 +71,21 @@ def test_condition_change_page_and_versions_page_at_desktop_width(
     screenshot("admin-condition-change-desktop")
 
     page.locator("#id_questions-5-wording").fill("Could you be pregnant?")
+    page.locator("#id_sections-1-items_outline").fill("- Stress\n- Caffeine and energy drinks")
     page.get_by_role("button", name="Save and continue editing").click()
     page.get_by_role("link", name="Versions").click()
     page.get_by_role("button", name="Restore version 1").wait_for()
-    page.locator("details summary").first.click()
+    page.locator("#version-1 ~ details summary").click()
+    table = page.locator("#version-1 ~ details .content-changes")
+    table.get_by_text("Could", exact=True).wait_for()
+    assert table.locator("del").get_by_text("Are", exact=True).is_visible()
+    # The side-by-side changes fit the screen: nothing scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
     screenshot("admin-condition-versions-desktop")
+    assert axe_violations() == []
+    page.set_viewport_size(PHONE)
+    screenshot("admin-condition-versions-phone")
+    page.set_viewport_size(DESKTOP)
 
     page.get_by_role("button", name="Restore version 1").click()
     page.get_by_text("Restored version 1 of “Muscle twitches”.").wait_for()
