@@ -34,7 +34,9 @@ QUESTION_FIELDS = [
     "min_age",
     "max_age",
 ]
-RED_FLAG_FIELDS = ["kind", "choice", "days", "message"]
+RED_FLAG_FIELDS = ["kind", "choice", "days", "message", "urgent", "confirmed"]
+# Documents written before a field existed read as an editor's own rules did then.
+RED_FLAG_DEFAULTS = {"days": None, "urgent": False, "confirmed": True}
 TEST_FIELDS = [
     "slug",
     "name",
@@ -175,7 +177,7 @@ def _save_red_flags(condition, rule_docs, tests):
             )
         rule = RedFlagRule(condition=condition, question=question, position=position)
         for field in RED_FLAG_FIELDS:
-            default = None if field == "days" else ""
+            default = RED_FLAG_DEFAULTS.get(field, "")
             value = rule_doc.get(field, default)
             setattr(rule, field, default if value is None else value)
         _validated_save(rule, f"red flag “{rule.message}”")

@@ -15,6 +15,7 @@ from django.utils.text import Truncator, slugify
 
 from .catalog import catalog_entry_for, split_test_phrase
 from .content import FORMAT
+from .warning_signs import add_warning_signs
 
 # A frequency question's default scale, from most to least often.
 FREQUENCY_SCALE = [
@@ -132,6 +133,7 @@ def parse_page(text, *, title):
         if section["kind"] != "other" or section["body"] or section["items"]
     ]
     document["red_flags"] = _red_flag_rules(document)
+    add_warning_signs(document)
     if not document["sections"] and not document["definition"]:
         raise NotAConditionPage("The page has headings but no content under them.")
     return document
