@@ -304,11 +304,25 @@ class VisitQuerySet(models.QuerySet):
     def for_lists(self):
         return self.select_related("patient", "condition", "provider")
 
+    @staticmethod
+    def _has_urgent_flags():
+        # Urgent flags are kept first, so the first one tells; a Case keeps visits
+        # without flags False rather than NULL, which sorts differently per database.
+        return models.Case(
+            models.When(red_flags__0__urgent=True, then=models.Value(True)),
+            default=models.Value(False),
+        )
+
+    def with_urgent_flags(self):
+        return self.alias(has_urgent_flags=self._has_urgent_flags()).filter(has_urgent_flags=True)
+
     def for_day_list(self):
         """With what the day list sorts and shows by: `is_over` (closed, cancelled or not
-        attended), `has_red_flags`, and `patient_answered` (through a pre-visit link)."""
+        attended), `has_urgent_flags`, `has_red_flags`, and `patient_answered` (through a
+        pre-visit link)."""
         return self.annotate(
             is_over=Q(status__in=Visit.FINISHED),
+            has_urgent_flags=self._has_urgent_flags(),
             has_red_flags=~Q(red_flags=[]),
             patient_answered=models.Exists(
                 Answer.objects.filter(visit=models.OuterRef("pk")).filter(
@@ -522,6 +536,10 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
         """As StatusWorkflow.move_to, but staying in the same status is no change."""
         if status != self.status:
             super().move_to(status)
+
+    @property
+    def urgent_flags(self):
+        return [flag for flag in self.red_flags if flag.get("urgent")]
 
     def questions(self):
         """The condition's questions that apply to this visit's patient."""

@@ -241,6 +241,7 @@ def _questions_page(request, link, form, *, saved=False, saved_now=None):
             "sections": [(section, section.item_tree()) for section in sections],
             "saved": saved,
             "saved_now": saved_now,
+            "urgent": form.ticks_urgent_sign(),
         },
     )
 
@@ -263,5 +264,6 @@ def _visit_context(link):
         "visit": link.visit,
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
+        "emergency_number": settings.EMERGENCY_NUMBER,
         "now": timezone.now(),
     }

@@ -15,8 +15,20 @@ from .durations import days_between
 
 
 def red_flags(*, rules, answers, visit_date):
-    """A list of {"message", "reason"} for the rules that the answers meet."""
-    return [flag for _, flag in _raised(rules=rules, answers=answers, visit_date=visit_date)]
+    """A list of {"message", "reason", "urgent"} for the rules that the answers meet,
+    urgent flags first (lists of visits tell an urgent visit by its first flag)."""
+    flags = [flag for _, flag in _raised(rules=rules, answers=answers, visit_date=visit_date)]
+    return sorted(flags, key=lambda flag: not flag["urgent"])
+
+
+def urgent_choices(rules):
+    """{question key: the choice values that raise an urgent flag}, for the patient's
+    page to warn as soon as one is ticked."""
+    urgent = {}
+    for rule in rules:
+        if rule.urgent and rule.kind == RedFlagRule.Kind.ANSWER_INCLUDES:
+            urgent.setdefault(rule.question.key, set()).add(rule.choice_value)
+    return urgent
 
 
 def _raised(*, rules, answers, visit_date):
@@ -33,6 +45,7 @@ def _raised(*, rules, answers, visit_date):
                     {
                         "message": rule.message,
                         "reason": f"Answered “{rule.choice}” to “{answer.wording}”",
+                        "urgent": rule.urgent,
                     },
                 )
         elif rule.kind == RedFlagRule.Kind.LONGER_THAN and answer.value_date:
@@ -44,6 +57,7 @@ def _raised(*, rules, answers, visit_date):
                         "message": rule.message,
                         "reason": f"Answered {answer.display} to “{answer.wording}”: "
                         f"{days} days before the visit, more than {rule.days} days",
+                        "urgent": rule.urgent,
                     },
                 )
 
