@@ -318,8 +318,16 @@ def _as_lines(document):
 
 @admin.register(OrderableTest)
 class OrderableTestAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "body_site", "asks_side_and_limb", "code_system", "code"]
-    list_filter = ["kind", "body_site", "asks_side_and_limb", "code_system"]
+    list_display = [
+        "name",
+        "kind",
+        "body_site",
+        "asks_side_and_limb",
+        "code_system",
+        "code",
+        "needs_check",
+    ]
+    list_filter = ["needs_check", "kind", "body_site", "asks_side_and_limb", "code_system"]
     search_fields = ["name", "code", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["record_changes"]

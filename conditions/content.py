@@ -46,7 +46,9 @@ TEST_FIELDS = [
     "code",
     "description",
     "asks_side_and_limb",
+    "needs_check",
 ]
+TEST_FLAGS = {"asks_side_and_limb", "needs_check"}
 
 
 def export_condition(condition):
@@ -208,9 +210,10 @@ def _save_tests(test_docs):
     for test_doc in test_docs:
         test = OrderableTest.objects.filter(slug=test_doc["slug"]).first()
         if test is None:
-            test = OrderableTest(asks_side_and_limb=bool(test_doc.get("asks_side_and_limb")))
-            for field in TEST_FIELDS[:-1]:
-                setattr(test, field, test_doc.get(field) or "")
+            test = OrderableTest()
+            for field in TEST_FIELDS:
+                value = test_doc.get(field)
+                setattr(test, field, bool(value) if field in TEST_FLAGS else value or "")
             _validated_save(test, f"test “{test_doc['slug']}”")
         tests.append(test)
     return tests

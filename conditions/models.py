@@ -398,6 +398,12 @@ class OrderableTest(KeepsHistory, models.Model):
         help_text="Orders must say which side (left, right or both) and which limb (arm or "
         "leg), as for EMG and nerve conduction studies.",
     )
+    needs_check = models.BooleanField(
+        "needs an editor's check",
+        default=False,
+        help_text="Added by an import without a code from the standard catalog: check the "
+        "name, add the code if there is one, then untick.",
+    )
 
     history = kept_versions()
 
