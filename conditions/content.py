@@ -130,12 +130,23 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
             _validated_save(section, f"section {position}")
             save_items(section, section_doc.get("items", []))
 
+        # A rule an editor confirmed stays confirmed when an import brings it back as it was.
+        confirmed = (
+            {
+                _rule_identity(rule.question.key, rule)
+                for rule in condition.red_flag_rules.filter(confirmed=True).select_related(
+                    "question"
+                )
+            }
+            if condition.pk
+            else set()
+        )
         # The old red flags go first: they hold on to the questions they refer to.
         condition.red_flag_rules.all().delete()
         _save_questions(condition, document.get("questions", []))
         tests = {test.slug: test for test in _save_tests(document.get("tests", []))}
         condition.tests.set(tests.values())
-        _save_red_flags(condition, document.get("red_flags", []), tests)
+        _save_red_flags(condition, document.get("red_flags", []), tests, confirmed)
         condition.suggests.set(_suggested(document.get("suggests", []), tests, "The condition"))
         record_version(condition, by=by, note=note)
     return condition
@@ -169,7 +180,11 @@ def _save_questions(condition, question_docs):
     condition.questions.exclude(key__in=keys).delete()
 
 
-def _save_red_flags(condition, rule_docs, tests):
+def _rule_identity(question_key, rule):
+    return (question_key, rule.kind, rule.choice, rule.days, rule.message, rule.urgent)
+
+
+def _save_red_flags(condition, rule_docs, tests, confirmed):
     questions = {question.key: question for question in condition.questions.all()}
     for position, rule_doc in enumerate(rule_docs, start=1):
         question = questions.get(rule_doc.get("question"))
@@ -182,6 +197,7 @@ def _save_red_flags(condition, rule_docs, tests):
             default = RED_FLAG_DEFAULTS.get(field, "")
             value = rule_doc.get(field, default)
             setattr(rule, field, default if value is None else value)
+        rule.confirmed = rule.confirmed or _rule_identity(question.key, rule) in confirmed
         _validated_save(rule, f"red flag “{rule.message}”")
         rule.suggests.set(
             _suggested(rule_doc.get("suggests", []), tests, f"Red flag “{rule.message}”")

@@ -156,3 +156,13 @@ def test_publishing_from_the_list_says_so_too(editor_client, imported):
 
 def test_the_demo_condition_written_by_editors_shows_no_warning(editor_client, condition):
     assert 'id="red-flag-warning"' not in editor_client.get(change_url(condition)).text
+
+
+def test_importing_the_page_again_keeps_the_editors_confirmations(imported, document):
+    RedFlagRule.objects.filter(choice="Chest pain").update(confirmed=True)
+
+    save_condition(parse_page(PAGE, title="Dizziness"))
+
+    assert list(RedFlagRule.objects.filter(confirmed=True).values_list("choice", flat=True)) == [
+        "Chest pain"
+    ]
