@@ -8,13 +8,12 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from audit import append_only
 from audit.history import KeepsHistory, kept_versions
 from conditions.models import Condition, HistoryQuestion, OrderableTest
 
-from . import body_sites
+from . import answer_types, body_sites
 from .dates import parse_typed_date
 
 
@@ -632,39 +631,11 @@ class Answer(KeepsHistory, models.Model):
     @property
     def value(self):
         """The answer as a Python value of its type (a date, (amount, unit), bool, set...)."""
-        types = HistoryQuestion.AnswerType
-        match self.answer_type:
-            case types.DATE:
-                return self.value_date
-            case types.DURATION:
-                return (
-                    (self.value_number, self.value_unit) if self.value_number is not None else None
-                )
-            case types.YES_NO:
-                return self.value_bool
-            case types.FREE_TEXT:
-                return self.value_text
-            case types.SINGLE_CHOICE | types.FREQUENCY:
-                return self.value_choices[0]["value"] if self.value_choices else None
-            case _:
-                return {choice["value"] for choice in self.value_choices}
+        return answer_types.of(self).value(self)
 
     @property
     def display(self):
-        types = HistoryQuestion.AnswerType
-        match self.answer_type:
-            case types.DATE:
-                return date_format(self.value_date) if self.value_date else ""
-            case types.DURATION:
-                if self.value_number is None:
-                    return ""
-                return f"{self.value_number.normalize():f} {self.get_value_unit_display()}"
-            case types.YES_NO:
-                return {True: "Yes", False: "No"}.get(self.value_bool, "")
-            case types.FREE_TEXT:
-                return self.value_text
-            case _:
-                return ", ".join(choice["label"] for choice in self.value_choices)
+        return answer_types.of(self).display(self)
 
     @property
     def history_label(self):

@@ -9,8 +9,9 @@ come from the rules as they stand.
 
 from dataclasses import dataclass, field
 
-from conditions.models import HistoryQuestion, RedFlagRule
+from conditions.models import RedFlagRule
 
+from . import answer_types
 from .durations import days_between
 
 
@@ -39,7 +40,7 @@ def _raised(*, rules, answers, visit_date):
         if answer is None:
             continue
         if rule.kind == RedFlagRule.Kind.ANSWER_INCLUDES:
-            if rule.choice_value in _chosen_values(answer):
+            if rule.choice_value in answer_types.of(answer).chosen(answer):
                 yield (
                     rule,
                     {
@@ -60,13 +61,6 @@ def _raised(*, rules, answers, visit_date):
                         "urgent": rule.urgent,
                     },
                 )
-
-
-def _chosen_values(answer):
-    if answer.answer_type == HistoryQuestion.AnswerType.YES_NO:
-        return {"yes" if answer.value_bool else "no"}
-    value = answer.value
-    return value if isinstance(value, set) else {value}
 
 
 @dataclass
