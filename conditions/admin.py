@@ -112,7 +112,17 @@ class RedFlagRuleInline(admin.TabularInline):
     model = RedFlagRule
     extra = 0
     ordering = ["position", "id"]
-    fields = ["position", "question", "kind", "choice", "days", "message", "suggests"]
+    fields = [
+        "position",
+        "question",
+        "kind",
+        "choice",
+        "days",
+        "message",
+        "urgent",
+        "confirmed",
+        "suggests",
+    ]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "question":
@@ -232,10 +242,25 @@ class ConditionAdmin(admin.ModelAdmin):
             form.instance, by=request.user, note="Edited" if change else "Created"
         )
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        condition = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "red_flag_warning": condition.red_flag_warning() if condition else "",
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _warn_about_red_flags(self, request, condition):
+        warning = condition.red_flag_warning()
+        if warning:
+            self.message_user(request, f"“{condition}”: {warning}", messages.WARNING)
+
     @admin.action(description="Publish selected conditions", permissions=["change"])
     def publish_selected(self, request, queryset):
         changed = sum(content.publish(condition, by=request.user) for condition in queryset)
         self.message_user(request, f"Published {changed} condition(s).", messages.SUCCESS)
+        for condition in queryset:
+            self._warn_about_red_flags(request, condition)
 
     @admin.action(description="Return selected conditions to draft", permissions=["change"])
     def unpublish_selected(self, request, queryset):
@@ -304,6 +329,7 @@ class ConditionAdmin(admin.ModelAdmin):
         condition = self._condition_for(request, pk, change=True)
         content.publish(condition, by=request.user)
         self.message_user(request, f"“{condition}” is published.", messages.SUCCESS)
+        self._warn_about_red_flags(request, condition)
         return redirect(self._change_url(condition))
 
     def unpublish_view(self, request, pk):
@@ -346,8 +372,16 @@ class ConditionAdmin(admin.ModelAdmin):
 
 @admin.register(OrderableTest)
 class OrderableTestAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "body_site", "asks_side_and_limb", "code_system", "code"]
-    list_filter = ["kind", "body_site", "asks_side_and_limb", "code_system"]
+    list_display = [
+        "name",
+        "kind",
+        "body_site",
+        "asks_side_and_limb",
+        "code_system",
+        "code",
+        "needs_check",
+    ]
+    list_filter = ["needs_check", "kind", "body_site", "asks_side_and_limb", "code_system"]
     search_fields = ["name", "code", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["record_changes"]

@@ -1,8 +1,11 @@
 """Standard orderable tests and their codes, and how a test named in prose maps to them.
 
-Codes are facts from the code systems: LOINC for laboratory panels, CPT for procedures
-and imaging. Where no single code covers a test as a page words it (imaging of "the
-spine" spans cervical, thoracic and lumbar codes), the entry carries no code.
+Codes are facts from the code systems: LOINC for laboratory tests and panels, CPT for
+procedures and imaging; each entry names where its code was checked ("source"). Where no
+single code covers a test as a page words it (imaging of "the spine" spans cervical,
+thoracic and lumbar codes; an X-ray's code depends on the region and the views), the
+entry carries no code and is marked for an editor to check, as is every test a page
+names that the catalog does not know.
 """
 
 import re
@@ -22,6 +25,7 @@ STANDARD_TESTS = [
         "body_site": "",
         "code_system": LOINC,
         "code": "24326-1",
+        "source": "LOINC 24326-1, Electrolytes 1998 panel - Serum or Plasma",
         "match": r"electrolyte",
     },
     {
@@ -31,6 +35,7 @@ STANDARD_TESTS = [
         "body_site": "",
         "code_system": LOINC,
         "code": "3016-3",
+        "source": "LOINC 3016-3, Thyrotropin [Units/volume] in Serum or Plasma",
         "match": r"thyroid",
     },
     {
@@ -40,7 +45,50 @@ STANDARD_TESTS = [
         "body_site": "",
         "code_system": LOINC,
         "code": "24323-8",
+        "source": "LOINC 24323-8, Comprehensive metabolic 2000 panel - Serum or Plasma",
         "match": r"chemistry|metabolic panel",
+    },
+    {
+        "slug": "blood-glucose",
+        "name": "Blood glucose",
+        "kind": "blood",
+        "body_site": "",
+        "code_system": LOINC,
+        "code": "2345-7",
+        "source": "LOINC 2345-7, Glucose [Mass/volume] in Serum or Plasma (loinc.org/2345-7)",
+        "match": r"glucose|blood sugar",
+    },
+    {
+        "slug": "vitamin-b12",
+        "name": "Vitamin B12",
+        "kind": "blood",
+        "body_site": "",
+        "code_system": LOINC,
+        "code": "2132-9",
+        "source": "LOINC 2132-9, Cobalamin (Vitamin B12) [Mass/volume] in Serum or Plasma "
+        "(loinc.org/2132-9)",
+        "match": r"\bb ?12\b|cobalamin",
+    },
+    {
+        "slug": "complete-blood-count",
+        "name": "Complete blood count (CBC)",
+        "kind": "blood",
+        "body_site": "",
+        "code_system": LOINC,
+        "code": "58410-2",
+        "source": "LOINC 58410-2, CBC panel - Blood by Automated count (loinc.org/58410-2)",
+        "match": r"complete blood count|\bcbc\b",
+    },
+    {
+        "slug": "creatine-kinase",
+        "name": "Creatine kinase (CK)",
+        "kind": "blood",
+        "body_site": "",
+        "code_system": LOINC,
+        "code": "2157-6",
+        "source": "LOINC 2157-6, Creatine kinase [Enzymatic activity/volume] in Serum or "
+        "Plasma (loinc.org/2157-6)",
+        "match": r"creatine (?:phospho)?kinase|\bck\b|\bcpk\b",
     },
     {
         "slug": "ct-brain",
@@ -49,6 +97,7 @@ STANDARD_TESTS = [
         "body_site": "brain",
         "code_system": CPT,
         "code": "70450",
+        "source": "CPT (AMA) 70450, CT head or brain without contrast",
         "match": r"\bct\b.*\b(brain|head)\b",
     },
     {
@@ -67,6 +116,7 @@ STANDARD_TESTS = [
         "body_site": "brain",
         "code_system": CPT,
         "code": "70551",
+        "source": "CPT (AMA) 70551, MRI brain without contrast",
         "match": r"\bmri\b.*\b(brain|head)\b",
     },
     {
@@ -85,6 +135,7 @@ STANDARD_TESTS = [
         "body_site": "",
         "code_system": CPT,
         "code": "95860",
+        "source": "CPT (AMA) 95860, needle EMG of one extremity",
         "asks_side_and_limb": True,
         "match": r"electromyogra|\bemg\b",
     },
@@ -95,6 +146,7 @@ STANDARD_TESTS = [
         "body_site": "",
         "code_system": CPT,
         "code": "95907",
+        "source": "CPT (AMA) 95907, nerve conduction studies, 1-2 studies",
         "asks_side_and_limb": True,
         "match": r"nerve conduction",
     },
@@ -134,10 +186,13 @@ def split_test_phrase(text):
 
 def catalog_entry_for(kind, phrase):
     """The catalog entry (a dict) for a test named in prose: a standard one where it
-    matches, else a new entry named after the phrase, without a code."""
+    matches, else a new entry named after the phrase, without a code. An entry without
+    a code is marked for an editor to check."""
     for entry in STANDARD_TESTS:
-        if entry["kind"] == kind and re.search(entry["match"], phrase, re.IGNORECASE):
-            return {key: value for key, value in entry.items() if key != "match"}
+        # A test named without saying its kind ("Vitamin B12 level") may be any standard one.
+        if kind in (entry["kind"], "other") and re.search(entry["match"], phrase, re.I):
+            found = {key: value for key, value in entry.items() if key not in ("match", "source")}
+            return {**found, "needs_check": not found["code"]}
     name = phrase[:1].upper() + phrase[1:]
     body_site = next(
         (site for site, pattern in _BODY_SITES.items() if re.search(pattern, phrase, re.I)), ""
@@ -150,4 +205,5 @@ def catalog_entry_for(kind, phrase):
         "code_system": "",
         "code": "",
         "asks_side_and_limb": False,
+        "needs_check": True,
     }

@@ -25,7 +25,9 @@ from .models import (
 FORMAT = "clinic-condition/1"
 
 SECTION_FIELDS = ["kind", "heading", "body"]
-RED_FLAG_FIELDS = ["kind", "choice", "days", "message"]
+RED_FLAG_FIELDS = ["kind", "choice", "days", "message", "urgent", "confirmed"]
+# Documents written before a field existed read as an editor's own rules did then.
+RED_FLAG_DEFAULTS = {"days": None, "urgent": False, "confirmed": True}
 TEST_FIELDS = [
     "slug",
     "name",
@@ -35,7 +37,9 @@ TEST_FIELDS = [
     "code",
     "description",
     "asks_side_and_limb",
+    "needs_check",
 ]
+TEST_FLAGS = {"asks_side_and_limb", "needs_check"}
 
 
 def export_condition(condition):
@@ -123,12 +127,23 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
             _validated_save(section, f"section {position}")
             save_items(section, section_doc.get("items", []))
 
+        # A rule an editor confirmed stays confirmed when an import brings it back as it was.
+        confirmed = (
+            {
+                _rule_identity(rule.question.key, rule)
+                for rule in condition.red_flag_rules.filter(confirmed=True).select_related(
+                    "question"
+                )
+            }
+            if condition.pk
+            else set()
+        )
         # The old red flags go first: they hold on to the questions they refer to.
         condition.red_flag_rules.all().delete()
         _save_questions(condition, document.get("questions", []))
         tests = {test.slug: test for test in _save_tests(document.get("tests", []))}
         condition.tests.set(tests.values())
-        _save_red_flags(condition, document.get("red_flags", []), tests)
+        _save_red_flags(condition, document.get("red_flags", []), tests, confirmed)
         condition.suggests.set(_suggested(document.get("suggests", []), tests, "The condition"))
         unchanged = _saved_state(condition) == before
         if unchanged and not (publish and has_unpublished_changes(condition)):
@@ -175,7 +190,11 @@ def _save_questions(condition, question_docs):
     condition.questions.exclude(key__in=keys).delete()
 
 
-def _save_red_flags(condition, rule_docs, tests):
+def _rule_identity(question_key, rule):
+    return (question_key, rule.kind, rule.choice, rule.days, rule.message, rule.urgent)
+
+
+def _save_red_flags(condition, rule_docs, tests, confirmed):
     questions = {question.key: question for question in condition.questions.all()}
     for position, rule_doc in enumerate(rule_docs, start=1):
         question = questions.get(rule_doc.get("question"))
@@ -185,9 +204,10 @@ def _save_red_flags(condition, rule_docs, tests):
             )
         rule = RedFlagRule(condition=condition, question=question, position=position)
         for field in RED_FLAG_FIELDS:
-            default = None if field == "days" else ""
+            default = RED_FLAG_DEFAULTS.get(field, "")
             value = rule_doc.get(field, default)
             setattr(rule, field, default if value is None else value)
+        rule.confirmed = rule.confirmed or _rule_identity(question.key, rule) in confirmed
         _validated_save(rule, f"red flag “{rule.message}”")
         rule.suggests.set(
             _suggested(rule_doc.get("suggests", []), tests, f"Red flag “{rule.message}”")
@@ -216,9 +236,10 @@ def _save_tests(test_docs):
     for test_doc in test_docs:
         test = OrderableTest.objects.filter(slug=test_doc["slug"]).first()
         if test is None:
-            test = OrderableTest(asks_side_and_limb=bool(test_doc.get("asks_side_and_limb")))
-            for field in TEST_FIELDS[:-1]:
-                setattr(test, field, test_doc.get(field) or "")
+            test = OrderableTest()
+            for field in TEST_FIELDS:
+                value = test_doc.get(field)
+                setattr(test, field, bool(value) if field in TEST_FLAGS else value or "")
             _validated_save(test, f"test “{test_doc['slug']}”")
         tests.append(test)
     return tests

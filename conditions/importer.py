@@ -16,16 +16,9 @@ from django.utils.text import Truncator, slugify
 
 from .catalog import catalog_entry_for, split_test_phrase
 from .content import FORMAT
+from .question_types import answer_type_for
+from .warning_signs import add_warning_signs
 
-# A frequency question's default scale, from most to least often.
-FREQUENCY_SCALE = [
-    "All the time",
-    "Several times an hour",
-    "Several times a day",
-    "About once a day",
-    "A few times a week",
-    "Less than once a week",
-]
 # "Twitches that do not last more than a few days" are benign; longer is long-term.
 LONG_TERM_DAYS = 3
 
@@ -188,6 +181,7 @@ def parse_page(text, *, title=None, default_title=None):
     ]
     document["red_flags"] = _red_flag_rules(document)
     _check_is_condition_page(document)
+    add_warning_signs(document)
     return document
 
 
@@ -799,23 +793,9 @@ class _Reader:
             "min_age": None,
             "max_age": None,
         }
-        if re.search(r"\bwhen did\b|\bwhat date\b|\bsince when\b", text):
-            question["answer_type"] = "date"
-        elif re.search(r"\bhow long\b", text):
-            question["answer_type"] = "duration"
-        elif re.search(r"\bhow often\b|\bhow many times\b|\bhow frequent", text):
-            question["answer_type"] = "frequency"
-            question["choices"] = list(FREQUENCY_SCALE)
-        elif re.search(
-            r"\b(?:which|what) (?:muscles?|parts?|areas?|body parts?|joints?|limbs?)\b|\bwhere\b",
-            text,
-        ):
-            question["answer_type"] = "body_sites"
-        elif re.search(r"\bother symptoms\b", text) and self._red_flags():
-            question["answer_type"] = "multiple_choice"
-            question["choices"] = [*self._red_flags(), "None of these"]
-        elif re.match(r"(is|are|do|does|did|have|has|can|was|were|had)\b", text):
-            question["answer_type"] = "yes_no"
+        question["answer_type"], question["choices"] = answer_type_for(
+            wording, red_flags=self._red_flags()
+        )
         if "pregnan" in text:
             question.update(applies_to="female", min_age=12, max_age=55)
         return question

@@ -93,6 +93,20 @@ class Condition(models.Model):
     def get_absolute_url(self):
         return reverse("conditions:detail", kwargs={"slug": self.slug})
 
+    def red_flag_warning(self):
+        """What editors are told while no warning sign of this condition would reach staff
+        as an editor meant it: none at all, or some still as the importer guessed them."""
+        rules = list(self.red_flag_rules.values_list("confirmed", flat=True))
+        if not rules:
+            return "This condition has no red-flag rules: no answer will raise a flag."
+        unconfirmed = rules.count(False)
+        if unconfirmed:
+            return (
+                f"{unconfirmed} red-flag rule(s) came from an imported page and are not "
+                "confirmed yet: check each one, then tick “Confirmed”."
+            )
+        return ""
+
     @property
     def is_published(self):
         return self.status == self.Status.PUBLISHED
@@ -310,6 +324,16 @@ class RedFlagRule(models.Model):
         help_text="Tests the provider's page suggests when this flag is raised "
         "(from the condition's orderable tests).",
     )
+    urgent = models.BooleanField(
+        default=False,
+        help_text="The patient is told at once to call the emergency number or the clinic, "
+        "and staff see the flag at the top of Today.",
+    )
+    confirmed = models.BooleanField(
+        default=True,
+        help_text="An editor has checked this rule. Rules read from an imported page start "
+        "unconfirmed.",
+    )
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -391,6 +415,12 @@ class OrderableTest(KeepsHistory, models.Model):
         default=False,
         help_text="Orders must say which side (left, right or both) and which limb (arm or "
         "leg), as for EMG and nerve conduction studies.",
+    )
+    needs_check = models.BooleanField(
+        "needs an editor's check",
+        default=False,
+        help_text="Added by an import without a code from the standard catalog: check the "
+        "name, add the code if there is one, then untick.",
     )
 
     history = kept_versions()
@@ -481,6 +511,8 @@ class ConditionVersion(models.Model):
                 choice=doc.get("choice") or "",
                 days=doc.get("days"),
                 message=doc["message"],
+                urgent=doc.get("urgent", False),
+                confirmed=doc.get("confirmed", True),
                 position=at,
             )
             rule.suggested_slugs = doc.get("suggests", [])

@@ -338,3 +338,5 @@ CONDITION_IMPORT_MAX_BYTES = int(os.environ.get("CONDITION_IMPORT_MAX_BYTES", st
 CLINIC_NAME = os.environ.get("CLINIC_NAME", "Riverside Neurology Clinic")
 CLINIC_ADDRESS = os.environ.get("CLINIC_ADDRESS", "1 River Road, Springfield, ST 00000")
 CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "555-0100")
+# What a patient who ticks an urgent warning sign is told to call first.
+EMERGENCY_NUMBER = os.environ.get("EMERGENCY_NUMBER", "911")

@@ -9,12 +9,9 @@ from django.utils import timezone
 
 from audit import trail
 from audit.models import AuditEvent
-from conditions.models import HistoryQuestion
 
-from . import triage
+from . import answer_types, triage
 from .models import Answer, Visit
-
-Types = HistoryQuestion.AnswerType
 
 
 class IntakeConflict(ValidationError):
@@ -144,27 +141,7 @@ def _typed_fields(question, value):
     fields = {field: Answer._meta.get_field(field).get_default() for field in Answer.VALUE_FIELDS}
     if _is_empty(value):
         return fields
-    match question.answer_type:
-        case Types.DATE:
-            fields["value_date"] = value
-        case Types.DURATION:
-            fields["value_number"], fields["value_unit"] = value
-        case Types.YES_NO:
-            fields["value_bool"] = bool(value)
-        case Types.FREE_TEXT:
-            fields["value_text"] = value
-        case Types.BODY_SITES:
-            fields["value_choices"] = Answer.body_site_choices(sorted(value))
-        case _:
-            labels = dict(question.choice_list)
-            chosen = [value] if isinstance(value, str) else value
-            unknown = set(chosen) - labels.keys()
-            if unknown:
-                raise ValidationError(f"“{question.wording}”: not one of the choices.")
-            # Keep the question's order, and the labels as the patient saw them.
-            fields["value_choices"] = [
-                {"value": key, "label": label} for key, label in labels.items() if key in chosen
-            ]
+    fields.update(answer_types.of(question).to_columns(question, value))
     return fields
 
 

@@ -8,8 +8,6 @@ says "3 weeks before the visit" the same way.
 import calendar
 from decimal import Decimal
 
-from conditions.models import HistoryQuestion
-
 # Seconds in each unit a duration answer may be given in, largest first.
 UNIT_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 
@@ -76,15 +74,6 @@ def spelled_out(amount, unit):
     if not parts or (len(parts) == 1 and parts[0][1] == unit and total == 0):
         return ""
     return " ".join(_count(whole, name.removesuffix("s")) for whole, name in parts)
-
-
-def in_words(answer, *, visit_date):
-    """What a date or duration answer comes to, in words, or "" for other answers."""
-    if answer.answer_type == HistoryQuestion.AnswerType.DATE and answer.value_date:
-        return before(answer.value_date, reference=visit_date)
-    if answer.answer_type == HistoryQuestion.AnswerType.DURATION and answer.value_number:
-        return spelled_out(answer.value_number, answer.value_unit)
-    return ""
 
 
 def days_between(earlier, later):

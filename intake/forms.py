@@ -16,7 +16,7 @@ from django.utils.html import escape
 
 from conditions.models import Condition, HistoryQuestion, OrderableTest
 
-from . import body_sites
+from . import body_sites, triage
 from .dates import typed_date_examples
 from .models import Answer, ClinicalNote, Patient, TestOrder, is_valid_record_number
 from .patients import IDENTITY
@@ -587,9 +587,15 @@ class IntakeForm(forms.Form):
         self.completing = completing
         self.born = visit.patient.date_of_birth
         self.lifetime = timezone.localdate() - self.born
+        self.urgent_choices = triage.urgent_choices(visit.red_flag_rules())
         layout = []
         for question in self.questions:
             layout.append(self._add_question(question))
+            if urgent := self.urgent_choices.get(question.key):
+                # The patient's page warns as soon as one of these is ticked.
+                self.fields[self.field_name(question.key)].widget.attrs["data-urgent"] = " ".join(
+                    sorted(urgent)
+                )
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
@@ -598,6 +604,22 @@ class IntakeForm(forms.Form):
     @staticmethod
     def field_name(question_key):
         return f"q_{question_key}"
+
+    def ticks_urgent_sign(self):
+        """Whether the answers as shown (typed, or saved) tick a choice that raises an
+        urgent flag."""
+        for key, urgent in self.urgent_choices.items():
+            name = self.field_name(key)
+            if name not in self.fields:
+                continue
+            if self.is_bound:
+                shown = self.data.getlist(name)
+            else:
+                shown = self.initial.get(name)
+                shown = shown if isinstance(shown, list) else [shown]
+            if urgent & set(shown):
+                return True
+        return False
 
     def _add_question(self, question):
         name = self.field_name(question.key)

@@ -8,13 +8,12 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from audit import append_only
 from audit.history import KeepsHistory, kept_versions
 from conditions.models import Condition, ConditionVersion, HistoryQuestion, OrderableTest
 
-from . import body_sites
+from . import answer_types, body_sites
 from .dates import parse_typed_date
 
 
@@ -304,11 +303,25 @@ class VisitQuerySet(models.QuerySet):
     def for_lists(self):
         return self.select_related("patient", "condition", "provider")
 
+    @staticmethod
+    def _has_urgent_flags():
+        # Urgent flags are kept first, so the first one tells; a Case keeps visits
+        # without flags False rather than NULL, which sorts differently per database.
+        return models.Case(
+            models.When(red_flags__0__urgent=True, then=models.Value(True)),
+            default=models.Value(False),
+        )
+
+    def with_urgent_flags(self):
+        return self.alias(has_urgent_flags=self._has_urgent_flags()).filter(has_urgent_flags=True)
+
     def for_day_list(self):
         """With what the day list sorts and shows by: `is_over` (closed, cancelled or not
-        attended), `has_red_flags`, and `patient_answered` (through a pre-visit link)."""
+        attended), `has_urgent_flags`, `has_red_flags`, and `patient_answered` (through a
+        pre-visit link)."""
         return self.annotate(
             is_over=Q(status__in=Visit.FINISHED),
+            has_urgent_flags=self._has_urgent_flags(),
             has_red_flags=~Q(red_flags=[]),
             patient_answered=models.Exists(
                 Answer.objects.filter(visit=models.OuterRef("pk")).filter(
@@ -532,6 +545,10 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
         if status != self.status:
             super().move_to(status)
 
+    @property
+    def urgent_flags(self):
+        return [flag for flag in self.red_flags if flag.get("urgent")]
+
     def questions(self):
         """The questions of the visit's content version that apply to its patient."""
         if self.content_version is None:
@@ -634,39 +651,11 @@ class Answer(KeepsHistory, models.Model):
     @property
     def value(self):
         """The answer as a Python value of its type (a date, (amount, unit), bool, set...)."""
-        types = HistoryQuestion.AnswerType
-        match self.answer_type:
-            case types.DATE:
-                return self.value_date
-            case types.DURATION:
-                return (
-                    (self.value_number, self.value_unit) if self.value_number is not None else None
-                )
-            case types.YES_NO:
-                return self.value_bool
-            case types.FREE_TEXT:
-                return self.value_text
-            case types.SINGLE_CHOICE | types.FREQUENCY:
-                return self.value_choices[0]["value"] if self.value_choices else None
-            case _:
-                return {choice["value"] for choice in self.value_choices}
+        return answer_types.of(self).value(self)
 
     @property
     def display(self):
-        types = HistoryQuestion.AnswerType
-        match self.answer_type:
-            case types.DATE:
-                return date_format(self.value_date) if self.value_date else ""
-            case types.DURATION:
-                if self.value_number is None:
-                    return ""
-                return f"{self.value_number.normalize():f} {self.get_value_unit_display()}"
-            case types.YES_NO:
-                return {True: "Yes", False: "No"}.get(self.value_bool, "")
-            case types.FREE_TEXT:
-                return self.value_text
-            case _:
-                return ", ".join(choice["label"] for choice in self.value_choices)
+        return answer_types.of(self).display(self)
 
     @property
     def history_label(self):

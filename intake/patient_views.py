@@ -240,6 +240,7 @@ def _questions_page(request, link, form, *, saved=False, saved_now=None):
             "sections": [(section, items) for section, items in sections if section.kind in shown],
             "saved": saved,
             "saved_now": saved_now,
+            "urgent": form.ticks_urgent_sign(),
         },
     )
 
@@ -262,5 +263,6 @@ def _visit_context(link):
         "visit": link.visit,
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
+        "emergency_number": settings.EMERGENCY_NUMBER,
         "now": timezone.now(),
     }

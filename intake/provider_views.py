@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import access, durations, notes, orders, triage
+from . import access, answer_types, notes, orders, triage
 from .forms import (
     ChooseTestsForm,
     ClinicalNoteForm,
@@ -107,7 +107,7 @@ def _answer_rows(visit, answers, *, visit_date):
         (
             wording,
             answer,
-            durations.in_words(answer, visit_date=visit_date) if answer else "",
+            answer_types.of(answer).in_words(answer, visit_date=visit_date) if answer else "",
             bool(answer and reviewed_at and answer.answered_at > reviewed_at),
         )
         for wording, answer in rows

@@ -8,14 +8,27 @@ content version, so a later publish does not change what a visit's answers raise
 
 from dataclasses import dataclass, field
 
-from conditions.models import HistoryQuestion, RedFlagRule
+from conditions.models import RedFlagRule
 
+from . import answer_types
 from .durations import days_between
 
 
 def red_flags(*, rules, answers, visit_date):
-    """A list of {"message", "reason"} for the rules that the answers meet."""
-    return [flag for _, flag in _raised(rules=rules, answers=answers, visit_date=visit_date)]
+    """A list of {"message", "reason", "urgent"} for the rules that the answers meet,
+    urgent flags first (lists of visits tell an urgent visit by its first flag)."""
+    flags = [flag for _, flag in _raised(rules=rules, answers=answers, visit_date=visit_date)]
+    return sorted(flags, key=lambda flag: not flag["urgent"])
+
+
+def urgent_choices(rules):
+    """{question key: the choice values that raise an urgent flag}, for the patient's
+    page to warn as soon as one is ticked."""
+    urgent = {}
+    for rule in rules:
+        if rule.urgent and rule.kind == RedFlagRule.Kind.ANSWER_INCLUDES:
+            urgent.setdefault(rule.question.key, set()).add(rule.choice_value)
+    return urgent
 
 
 def _raised(*, rules, answers, visit_date):
@@ -26,12 +39,13 @@ def _raised(*, rules, answers, visit_date):
         if answer is None:
             continue
         if rule.kind == RedFlagRule.Kind.ANSWER_INCLUDES:
-            if rule.choice_value in _chosen_values(answer):
+            if rule.choice_value in answer_types.of(answer).chosen(answer):
                 yield (
                     rule,
                     {
                         "message": rule.message,
                         "reason": f"Answered “{rule.choice}” to “{answer.wording}”",
+                        "urgent": rule.urgent,
                     },
                 )
         elif rule.kind == RedFlagRule.Kind.LONGER_THAN and answer.value_date:
@@ -43,15 +57,9 @@ def _raised(*, rules, answers, visit_date):
                         "message": rule.message,
                         "reason": f"Answered {answer.display} to “{answer.wording}”: "
                         f"{days} days before the visit, more than {rule.days} days",
+                        "urgent": rule.urgent,
                     },
                 )
-
-
-def _chosen_values(answer):
-    if answer.answer_type == HistoryQuestion.AnswerType.YES_NO:
-        return {"yes" if answer.value_bool else "no"}
-    value = answer.value
-    return value if isinstance(value, set) else {value}
 
 
 @dataclass

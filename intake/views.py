@@ -65,7 +65,13 @@ MERGED_RECORD_IS_READ_ONLY = (
 # in each; by time, visits at the same time come red flags first.
 DAY_ORDERS = {
     DayForm.Sort.TIME: ["is_over", "scheduled_at", "-has_red_flags", "id"],
-    DayForm.Sort.RED_FLAGS: ["is_over", "-has_red_flags", "scheduled_at", "id"],
+    DayForm.Sort.RED_FLAGS: [
+        "is_over",
+        "-has_urgent_flags",
+        "-has_red_flags",
+        "scheduled_at",
+        "id",
+    ],
     DayForm.Sort.UPDATED: ["is_over", "-updated_at", "id"],
 }
 # The forms of a visit's actions, shared by the visit page and the page each comes back
@@ -80,11 +86,17 @@ CLOSE_FORM = "intake/includes/visit_close_form.html"
 def today(request):
     """Queries: the providers for the filter; the day's visits a page at a time (their
     count, then the page with patient, condition and provider and whether each patient
-    answered through a link, in one); the page's pre-visit links, in one. Flags are
-    stored on each visit, so the count does not grow with the visits."""
+    answered through a link, in one); the page's pre-visit links, in one; the open visits
+    of the day with urgent flags, on any page, in one. Flags are stored on each visit, so
+    the count does not grow with the visits."""
     form = DayForm(request.GET or None, user=request.user)
     day, provider, sort = form.choices()
-    visits = form.filter(Visit.objects.on_day(day), provider).for_lists().for_day_list()
+    day_visits = form.filter(Visit.objects.on_day(day), provider).for_lists()
+    urgent_visits = access.listed(
+        request.actor,
+        day_visits.with_urgent_flags().exclude(status__in=Visit.FINISHED).order_by("scheduled_at"),
+    )
+    visits = day_visits.for_day_list()
     visits = visits.order_by(*DAY_ORDERS[sort]).prefetch_related("previsit_links")
     page = Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = access.listed(request.actor, page.object_list)
@@ -106,6 +118,7 @@ def today(request):
             "visits": page.object_list,
             "open_visits": [visit for visit in page.object_list if not visit.is_over],
             "finished_visits": [visit for visit in page.object_list if visit.is_over],
+            "urgent_visits": urgent_visits,
             "here": request.get_full_path(),
         },
     )

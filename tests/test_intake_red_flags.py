@@ -59,6 +59,7 @@ def test_each_nervous_system_symptom_raises_a_flag_saying_why(
         {
             "message": message,
             "reason": f"Answered “{label}” to “Do you have any of these other symptoms?”",
+            "urgent": False,
         }
     ]
 
@@ -100,6 +101,7 @@ def test_twitching_all_the_time_is_persistent(desk_client, visit, intake_data):
         {
             "message": PERSISTENT,
             "reason": "Answered “All the time” to “How often do you have twitching?”",
+            "urgent": False,
         }
     ]
 
@@ -183,6 +185,7 @@ def test_a_new_rule_on_a_yes_no_answer_raises_its_flag(
         {
             "message": "Twitching moves around",
             "reason": "Answered “No” to “Is the twitching always in the same place?”",
+            "urgent": False,
         }
     ]
 
