@@ -97,14 +97,17 @@ def test_a_visit_goes_from_check_in_to_closed(
     order = TestOrder.objects.get(visit=visit)
     clock.move(hours=4)
     order_page = f"{live_server.url}{reverse('admin:intake_testorder_change', args=[order.pk])}"
+    worklist = f"{live_server.url}{reverse('admin:intake_testorder_changelist')}"
     page.goto(order_page)
     page.get_by_label("Performed on").fill(f"{clock.now:%Y-%m-%d}")
     page.get_by_label("Result text").fill("Fasciculations in the left calf; no denervation.")
     page.get_by_label("Abnormal").select_option(label="No")
     page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(worklist)
     page.goto(order_page)
     page.get_by_label("Review comment (signs off the result)").fill("Benign. Reassured.")
     page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(worklist)
     expect(page.get_by_role("row").filter(has_text=EMG)).to_contain_text("Reviewed")
 
     # Every order is reviewed: the visit closes without a reason.
