@@ -42,6 +42,22 @@ def add_workflow_error(form, error):
         form.add_error(name if name in form.fields else None, texts)
 
 
+def reason_field(label, *, required_message=None, help_text=""):
+    """A short reason for a change, kept with the record's history: required when
+    `required_message` says what to ask for."""
+    return forms.CharField(
+        label=label,
+        required=required_message is not None,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=help_text,
+        error_messages={
+            "required": required_message or "",
+            "max_length": "Keep the reason to 300 characters or fewer.",
+        },
+    )
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -282,15 +298,10 @@ class MergeStartForm(forms.Form):
 class MergeForm(forms.Form):
     """Confirming a merge: why, and the stamp of what the confirmation page showed."""
 
-    reason = forms.CharField(
-        label="Reason for merging",
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 2}),
+    reason = reason_field(
+        "Reason for merging",
+        required_message="Give a reason for merging these records.",
         help_text="For example “Registered twice: same person, same address and phone”.",
-        error_messages={
-            "required": "Give a reason for merging these records.",
-            "max_length": "Keep the reason to 300 characters or fewer.",
-        },
     )
     stamp = forms.CharField(widget=forms.HiddenInput())
 
@@ -301,14 +312,8 @@ class MergeForm(forms.Form):
 
 
 class UndoMergeForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason for undoing the merge",
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={
-            "required": "Give a reason for undoing this merge.",
-            "max_length": "Keep the reason to 300 characters or fewer.",
-        },
+    reason = reason_field(
+        "Reason for undoing the merge", required_message="Give a reason for undoing this merge."
     )
 
     def __init__(self, *args, **kwargs):
@@ -457,14 +462,8 @@ class RescheduleForm(ScheduledAtMixin, forms.Form):
             "invalid": "Enter a time such as 14:30.",
         },
     )
-    reason = forms.CharField(
-        label="Reason for moving the visit",
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={
-            "required": "Give a reason for moving the visit.",
-            "max_length": "Keep the reason to 300 characters or fewer.",
-        },
+    reason = reason_field(
+        "Reason for moving the visit", required_message="Give a reason for moving the visit."
     )
 
     def __init__(self, *args, visit, **kwargs):
@@ -486,23 +485,11 @@ class RescheduleForm(ScheduledAtMixin, forms.Form):
 
 
 class DidNotAttendForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason (needed before the visit's time)",
-        required=False,
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"max_length": "Keep the reason to 300 characters or fewer."},
-    )
+    reason = reason_field("Reason (needed before the visit's time)")
 
 
 class CloseVisitForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason for closing with orders open",
-        required=False,
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"max_length": "Keep the reason to 300 characters or fewer."},
-    )
+    reason = reason_field("Reason for closing with orders open")
 
 
 class VisitForm(ScheduledAtMixin, forms.Form):
@@ -533,14 +520,8 @@ class VisitForm(ScheduledAtMixin, forms.Form):
 
 
 class CancelVisitForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason for cancelling",
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={
-            "required": "Give a reason for cancelling the visit.",
-            "max_length": "Keep the reason to 300 characters or fewer.",
-        },
+    reason = reason_field(
+        "Reason for cancelling", required_message="Give a reason for cancelling the visit."
     )
 
 
