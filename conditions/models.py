@@ -195,6 +195,7 @@ class HistoryQuestion(models.Model):
         DURATION = "duration", "Duration"
         FREQUENCY = "frequency", "Frequency"
         YES_NO = "yes_no", "Yes or no"
+        SCALE = "scale", "Scale of 0 to 10"
         SINGLE_CHOICE = "single_choice", "Single choice"
         MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
         BODY_SITES = "body_sites", "Body sites"
@@ -204,8 +205,6 @@ class HistoryQuestion(models.Model):
         EVERYONE = "everyone", "Everyone"
         FEMALE = "female", "Patients whose sex at birth is female"
         MALE = "male", "Patients whose sex at birth is male"
-
-    CHOICE_TYPES = {AnswerType.SINGLE_CHOICE, AnswerType.MULTIPLE_CHOICE, AnswerType.FREQUENCY}
 
     condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="questions")
     key = models.SlugField(
@@ -256,10 +255,20 @@ class HistoryQuestion(models.Model):
         labels = [line.strip() for line in self.choices.splitlines() if line.strip()]
         return [(slugify(label), label) for label in labels]
 
+    @property
+    def kind_of_answer(self):
+        """Its answer type (intake/answer_types.py): how it is asked, kept and triaged."""
+        from intake import answer_types  # the intake app builds on conditions
+
+        return answer_types.of(self)
+
     def clean(self):
-        if self.answer_type in self.CHOICE_TYPES and len(self.choice_list) < 2:
+        # An unknown answer type is the answer type field's own error.
+        known_type = self.answer_type in self.AnswerType.values
+        has_choices = known_type and self.kind_of_answer.has_choices
+        if has_choices and len(self.choice_list) < 2:
             raise ValidationError({"choices": "A choice question needs at least two choices."})
-        if self.answer_type not in self.CHOICE_TYPES and self.choice_list:
+        if not has_choices and self.choice_list:
             raise ValidationError({"choices": "Only choice questions have choices."})
         values = [value for value, _ in self.choice_list]
         if len(values) != len(set(values)):
@@ -267,7 +276,7 @@ class HistoryQuestion(models.Model):
         if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
             raise ValidationError({"max_age": "The maximum age must not be below the minimum."})
         # A red flag whose choice or date has gone would never fire again, silently.
-        for rule in self.red_flag_rules.all() if self.pk else []:
+        for rule in self.red_flag_rules.all() if self.pk and known_type else []:
             try:
                 rule.check_fits(self)
             except ValidationError as error:
@@ -363,7 +372,7 @@ class RedFlagRule(models.Model):
     def check_fits(self, question):
         """Raise ValidationError unless this rule can fire on the question as it stands."""
         if self.kind == self.Kind.LONGER_THAN:
-            if question.answer_type != HistoryQuestion.AnswerType.DATE:
+            if not question.kind_of_answer.tests_days:
                 raise ValidationError({"question": "“More than … days ago” needs a date question."})
             if self.days is None:
                 raise ValidationError({"days": "Give the number of days."})
@@ -372,11 +381,7 @@ class RedFlagRule(models.Model):
         elif self.kind == self.Kind.ANSWER_INCLUDES:
             if self.days is not None:
                 raise ValidationError({"days": "Leave the days empty for a choice rule."})
-            allowed = (
-                {"yes", "no"}
-                if question.answer_type == HistoryQuestion.AnswerType.YES_NO
-                else {value for value, _ in question.choice_list}
-            )
+            allowed = {value for value, _ in question.kind_of_answer.rule_choices(question)}
             if self.choice_value not in allowed:
                 raise ValidationError(
                     {

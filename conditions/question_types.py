@@ -17,9 +17,6 @@ FREQUENCY_SCALE = [
     "Less than once a week",
 ]
 SIDES = ["Left side", "Right side", "Both sides"]
-# Until answer types have a scale of their own, a 0-10 scale is a single choice whose
-# ends say what they mean.
-SCALE = ["0 (none)", *(str(number) for number in range(1, 10)), "10 (the worst)"]
 
 _YES_NO_START = re.compile(r"(?:is|are|do|does|did|have|has|can|was|were|had)\b")
 # "Is it sharp or dull?", "Did it start suddenly, or slowly?": the subject is the symptom,
@@ -60,7 +57,7 @@ def answer_type_for(wording, *, red_flags=()):
     if _BETTER_OR_WORSE.search(text):
         return "free_text", []
     if _SCALE.search(text):
-        return "single_choice", list(SCALE)
+        return "scale", []
     if _BODY_SITES.search(text):
         return "body_sites", []
     if re.search(r"\bother symptoms\b", text) and red_flags:

@@ -1,17 +1,29 @@
-"""Answer types: how each type of answer is kept in an Answer's columns, read back, shown,
-put in words, and what a red-flag rule tests in it; one class per type, registered by its
-key, as Django's model fields each know their own storage and display.
+"""Answer types: one class per type of answer, registered by its key, as Django's model
+fields each know their own form field and storage.
 
-Answers, their display and triage ask the answer's type instead of branching on it.
+A type says how its question is asked (form fields and layout), how what was typed is
+checked and turned into a value, how the value is kept in an Answer's columns, read
+back, shown and put in words, and what a red-flag rule can test in it. The intake form,
+saving answers, triage, the provider's page and the condition editor ask the type
+instead of branching on it, so a new type is one class here.
 """
 
+from decimal import Decimal
+
+from crispy_forms.layout import Column, Field, LayoutObject, Row
+from crispy_forms.utils import TEMPLATE_PACK
+from django import forms
+from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
 from django.utils.formats import date_format
 
 from conditions.models import HistoryQuestion
 
 from . import body_sites
+from .dates import typed_date_examples
 from .durations import before, spelled_out
+from .widgets import DateInput
 
 Types = HistoryQuestion.AnswerType
 REGISTRY = {}
@@ -27,9 +39,64 @@ def of(answer_or_question):
     return REGISTRY[answer_or_question.answer_type]
 
 
+class QuestionFieldset(LayoutObject):
+    """A question answered in more than one field (a duration), under its wording.
+
+    crispy's Fieldset renders its legend as a template; a question's wording is content,
+    so it is shown here as plain text.
+    """
+
+    template = "intake/includes/question_fieldset.html"
+
+    def __init__(self, question, *fields, name, required):
+        self.question = question
+        self.help_id = f"help_{name}"
+        self.required = required
+        self.fields = list(fields)
+
+    def render(self, form, context, template_pack=TEMPLATE_PACK, **kwargs):
+        return render_to_string(
+            self.template,
+            {
+                "question": self.question,
+                "required": self.required,
+                "help_id": self.help_id,
+                "fields": self.get_rendered_fields(form, context, template_pack, **kwargs),
+            },
+        )
+
+
 class AnswerType:
     key = None
     column = None  # the Answer column that holds a value of this type
+    # Whether an editor lists the question's choices, one per line.
+    has_choices = False
+    # Whether a "more than … days ago" red-flag rule can test it.
+    tests_days = False
+
+    # Asking
+
+    def form_fields(self, question, name, common):
+        """{field name: form field} that ask the question; `common` holds the label, help
+        text, whether it is required and the error messages."""
+        return {name: self.form_field(question, common)}
+
+    def form_field(self, question, common):
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, **common)
+
+    def layout(self, question, name, *, required):
+        return Field(name)
+
+    def clean(self, question, name, cleaned_data, *, born, today):
+        """The answer typed into the form as a value of this type, None if left empty;
+        raises ValidationError (by field name where it is about one field)."""
+        return cleaned_data.get(name)
+
+    def initial(self, answer, name):
+        """{field name: initial value} showing a saved answer in the form."""
+        return {name: self.value(answer)}
+
+    # Keeping
 
     def to_columns(self, question, value):
         """{column: value} for a value given (never empty) to this question."""
@@ -39,24 +106,46 @@ class AnswerType:
         """The answer as a Python value of its type."""
         return getattr(answer, self.column)
 
+    # Showing
+
     def display(self, answer):
         value = self.value(answer)
         return "" if value is None else str(value)
+
+    def in_words(self, answer, *, visit_date):
+        """What the answer comes to, in words, where that says more than the answer."""
+        return ""
+
+    # Triage
+
+    def rule_choices(self, question):
+        """(value, label) pairs an "answer includes" red-flag rule can test."""
+        return []
 
     def chosen(self, answer):
         """The choice values an "answer includes" red-flag rule tests."""
         value = self.value(answer)
         return value if isinstance(value, set) else {value}
 
-    def in_words(self, answer, *, visit_date):
-        """What the answer comes to, in words, where that says more than the answer."""
-        return ""
-
 
 @register
 class DateAnswer(AnswerType):
     key = Types.DATE
     column = "value_date"
+    tests_days = True
+
+    def form_field(self, question, common):
+        field = forms.DateField(widget=DateInput(), **common)
+        field.error_messages["invalid"] = f"Enter a real date, for example {typed_date_examples()}."
+        return field
+
+    def clean(self, question, name, cleaned_data, *, born, today):
+        value = cleaned_data.get(name)
+        if value and value > today:
+            raise ValidationError("This date is in the future.")
+        if value and value < born:
+            raise ValidationError("This date is before the date of birth.")
+        return value
 
     def display(self, answer):
         return date_format(answer.value_date) if answer.value_date else ""
@@ -67,7 +156,71 @@ class DateAnswer(AnswerType):
 
 @register
 class DurationAnswer(AnswerType):
+    """A number and a unit, in two fields under the question's wording."""
+
     key = Types.DURATION
+
+    @staticmethod
+    def _units():
+        return apps.get_model("intake", "Answer").DurationUnit
+
+    def form_fields(self, question, name, common):
+        required = common["required"]
+        amount = forms.DecimalField(
+            label="Number",
+            min_value=Decimal("0.01"),
+            max_value=Decimal("99999"),
+            decimal_places=2,
+            required=required,
+            error_messages={"required": "Give a number.", "invalid": "Give a number."},
+        )
+        unit = forms.ChoiceField(
+            label="Unit",
+            choices=[("", "Choose a unit"), *self._units().choices],
+            required=required,
+            error_messages={
+                "required": "Choose a unit.",
+                "invalid_choice": "Choose one of the units shown.",
+            },
+        )
+        # The error summary names the question, not "Number".
+        amount.summary_label = unit.summary_label = question.wording
+        return {f"{name}_amount": amount, f"{name}_unit": unit}
+
+    def layout(self, question, name, *, required):
+        return QuestionFieldset(
+            question,
+            Row(
+                Column(Field(f"{name}_amount", min="0.01", step="any"), css_class="col-5 col-md-3"),
+                Column(f"{name}_unit", css_class="col-7 col-md-4"),
+            ),
+            name=name,
+            required=required,
+        )
+
+    def clean(self, question, name, cleaned_data, *, born, today):
+        amount, unit = cleaned_data.get(f"{name}_amount"), cleaned_data.get(f"{name}_unit")
+        if amount is None and not unit:
+            return None
+        if amount is None or not unit:
+            missing = f"{name}_amount" if amount is None else f"{name}_unit"
+            raise ValidationError({missing: "Give both a number and a unit."})
+        if self._units()(unit).span(amount) > today - born:
+            raise ValidationError(
+                {
+                    f"{name}_amount": "This is longer than the time since the date of birth. "
+                    "Check the number and the unit."
+                }
+            )
+        return (amount, unit)
+
+    def initial(self, answer, name):
+        amount = answer.value_number
+        return {
+            # 5.00 is shown as 5, 2.50 as 2.5.
+            f"{name}_amount": f"{amount.normalize():f}" if amount is not None else None,
+            f"{name}_unit": answer.value_unit,
+        }
 
     def to_columns(self, question, value):
         amount, unit = value
@@ -93,6 +246,16 @@ class DurationAnswer(AnswerType):
 class YesNoAnswer(AnswerType):
     key = Types.YES_NO
     column = "value_bool"
+    CHOICES = [("yes", "Yes"), ("no", "No")]
+
+    def form_field(self, question, common):
+        return forms.ChoiceField(choices=self.CHOICES, widget=forms.RadioSelect, **common)
+
+    def clean(self, question, name, cleaned_data, *, born, today):
+        return {"yes": True, "no": False}.get(cleaned_data.get(name))
+
+    def initial(self, answer, name):
+        return {name: {True: "yes", False: "no"}.get(answer.value_bool)}
 
     def to_columns(self, question, value):
         return {"value_bool": bool(value)}
@@ -100,8 +263,50 @@ class YesNoAnswer(AnswerType):
     def display(self, answer):
         return {True: "Yes", False: "No"}.get(answer.value_bool, "")
 
+    def rule_choices(self, question):
+        return self.CHOICES
+
     def chosen(self, answer):
         return {"yes" if answer.value_bool else "no"}
+
+
+@register
+class ScaleAnswer(AnswerType):
+    """A whole number from 0 (none) to 10 (the worst), chosen on a row of buttons."""
+
+    key = Types.SCALE
+    column = "value_number"
+    POINTS = [str(point) for point in range(11)]
+
+    def form_field(self, question, common):
+        return forms.ChoiceField(
+            choices=[(point, point) for point in self.POINTS], widget=forms.RadioSelect, **common
+        )
+
+    def layout(self, question, name, *, required):
+        return Field(name, template="intake/includes/scale_field.html")
+
+    def clean(self, question, name, cleaned_data, *, born, today):
+        point = cleaned_data.get(name)
+        return int(point) if point else None
+
+    def initial(self, answer, name):
+        value = self.value(answer)
+        return {name: None if value is None else str(value)}
+
+    def value(self, answer):
+        return None if answer.value_number is None else int(answer.value_number)
+
+    def display(self, answer):
+        value = self.value(answer)
+        return "" if value is None else f"{value} out of 10"
+
+    def rule_choices(self, question):
+        return [(point, point) for point in self.POINTS]
+
+    def chosen(self, answer):
+        value = self.value(answer)
+        return {str(value)}
 
 
 @register
@@ -109,11 +314,18 @@ class FreeTextAnswer(AnswerType):
     key = Types.FREE_TEXT
     column = "value_text"
 
+    def clean(self, question, name, cleaned_data, *, born, today):
+        return (cleaned_data.get(name) or "").strip()
+
 
 class ChoicesAnswer(AnswerType):
     """Chosen values kept with their labels as the patient saw them."""
 
     column = "value_choices"
+    has_choices = True
+
+    def form_field(self, question, common):
+        return forms.ChoiceField(choices=question.choice_list, widget=forms.RadioSelect, **common)
 
     def to_columns(self, question, value):
         labels = dict(question.choice_list)
@@ -133,10 +345,8 @@ class ChoicesAnswer(AnswerType):
     def display(self, answer):
         return ", ".join(choice["label"] for choice in answer.value_choices)
 
-
-@register
-class MultipleChoiceAnswer(ChoicesAnswer):
-    key = Types.MULTIPLE_CHOICE
+    def rule_choices(self, question):
+        return question.choice_list
 
 
 @register
@@ -153,12 +363,50 @@ class FrequencyAnswer(SingleChoiceAnswer):
 
 
 @register
-class BodySitesAnswer(ChoicesAnswer):
+class MultipleChoiceAnswer(ChoicesAnswer):
+    key = Types.MULTIPLE_CHOICE
+
+    def form_field(self, question, common):
+        return forms.MultipleChoiceField(
+            choices=self.offered(question), widget=forms.CheckboxSelectMultiple, **common
+        )
+
+    def offered(self, question):
+        return question.choice_list
+
+    def clean(self, question, name, cleaned_data, *, born, today):
+        value = set(cleaned_data.get(name) or [])
+        if len(value) > 1 and any(choice.startswith("none") for choice in value):
+            raise ValidationError("“None of these” cannot be chosen together with other answers.")
+        return value
+
+    def initial(self, answer, name):
+        return {name: sorted(self.value(answer))}
+
+
+@register
+class BodySitesAnswer(MultipleChoiceAnswer):
     key = Types.BODY_SITES
+    has_choices = False
+
+    def offered(self, question):
+        return body_sites.CHOICES
+
+    def layout(self, question, name, *, required):
+        return Field(name, template="intake/includes/body_sites_field.html")
 
     def to_columns(self, question, value):
+        # From head to toe, as the form lists them.
         return {
             "value_choices": [
-                {"value": site, "label": body_sites.LABELS[site]} for site in sorted(value)
+                {"value": site, "label": label}
+                for site, label in self.rule_choices(question)
+                if site in value
             ]
         }
+
+    def display(self, answer):
+        return ", ".join(body_sites.in_words(choice["value"] for choice in answer.value_choices))
+
+    def rule_choices(self, question):
+        return [choice for _, choices in body_sites.CHOICES for choice in choices]

@@ -1,30 +1,26 @@
 """Forms for the staff pages, and the intake questionnaire built from a condition."""
 
 import datetime
-from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Field, Fieldset, Layout, LayoutObject, Row
-from crispy_forms.utils import TEMPLATE_PACK
+from crispy_forms.layout import Column, Field, Fieldset, Layout, Row
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxLengthValidator
 from django.db import models
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
 
-from conditions.models import Condition, HistoryQuestion, OrderableTest
+from conditions.models import Condition, OrderableTest
 
-from . import body_sites, triage
+from . import answer_types, triage
 from .dates import typed_date_examples
-from .models import Answer, ClinicalNote, Patient, TestOrder, is_valid_record_number
+from .models import ClinicalNote, Patient, TestOrder, is_valid_record_number
 from .patients import IDENTITY
 from .roles import active_providers
 from .visits import check_new_time
+from .widgets import DateInput
 
-Types = HistoryQuestion.AnswerType
-YES_NO = [("yes", "Yes"), ("no", "No")]
 # The years a day list or a new visit may be on: far enough for any real use, and clear
 # of the ends of Python's datetimes once a day is turned into aware times.
 FIRST_YEAR, LAST_YEAR = 1900, 2100
@@ -56,13 +52,6 @@ def reason_field(label, *, required_message=None, help_text=""):
             "max_length": "Keep the reason to 300 characters or fewer.",
         },
     )
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class YesNoNotAsked(forms.RadioSelect):
@@ -525,32 +514,6 @@ class CancelVisitForm(forms.Form):
     )
 
 
-class QuestionFieldset(LayoutObject):
-    """A question answered in more than one field (a duration), under its wording.
-
-    crispy's Fieldset renders its legend as a template; a question's wording is content,
-    so it is shown here as plain text.
-    """
-
-    template = "intake/includes/question_fieldset.html"
-
-    def __init__(self, question, *fields, required):
-        self.question = question
-        self.required = required
-        self.fields = list(fields)
-
-    def render(self, form, context, template_pack=TEMPLATE_PACK, **kwargs):
-        return render_to_string(
-            self.template,
-            {
-                "question": self.question,
-                "required": self.required,
-                "help_id": f"help_{form.field_name(self.question.key)}",
-                "fields": self.get_rendered_fields(form, context, template_pack, **kwargs),
-            },
-        )
-
-
 class IntakeForm(forms.Form):
     """The history questions of a visit's condition that apply to its patient.
 
@@ -567,7 +530,7 @@ class IntakeForm(forms.Form):
         self.questions = visit.questions()
         self.completing = completing
         self.born = visit.patient.date_of_birth
-        self.lifetime = timezone.localdate() - self.born
+        self.question_fields = {}
         self.urgent_choices = triage.urgent_choices(visit.red_flag_rules())
         layout = []
         for question in self.questions:
@@ -615,114 +578,26 @@ class IntakeForm(forms.Form):
                 "invalid_choice": "Choose one of the answers shown.",
             },
         }
-        match question.answer_type:
-            case Types.DATE:
-                self.fields[name] = forms.DateField(widget=DateInput(), **common)
-                self.fields[name].error_messages["invalid"] = (
-                    f"Enter a real date, for example {typed_date_examples()}."
-                )
-            case Types.DURATION:
-                self.fields[f"{name}_amount"] = forms.DecimalField(
-                    label="Number",
-                    min_value=Decimal("0.01"),
-                    max_value=Decimal("99999"),
-                    decimal_places=2,
-                    required=required,
-                    error_messages={"required": "Give a number.", "invalid": "Give a number."},
-                )
-                self.fields[f"{name}_unit"] = forms.ChoiceField(
-                    label="Unit",
-                    choices=[("", "Choose a unit"), *Answer.DurationUnit.choices],
-                    required=required,
-                    error_messages={
-                        "required": "Choose a unit.",
-                        "invalid_choice": "Choose one of the units shown.",
-                    },
-                )
-                for part in ("amount", "unit"):
-                    self.fields[f"{name}_{part}"].summary_label = question.wording
-                return QuestionFieldset(
-                    question,
-                    Row(
-                        Column(
-                            Field(f"{name}_amount", min="0.01", step="any"),
-                            css_class="col-5 col-md-3",
-                        ),
-                        Column(f"{name}_unit", css_class="col-7 col-md-4"),
-                    ),
-                    required=required,
-                )
-            case Types.YES_NO:
-                self.fields[name] = forms.ChoiceField(
-                    choices=YES_NO, widget=forms.RadioSelect, **common
-                )
-            case Types.SINGLE_CHOICE | Types.FREQUENCY:
-                self.fields[name] = forms.ChoiceField(
-                    choices=question.choice_list, widget=forms.RadioSelect, **common
-                )
-            case Types.MULTIPLE_CHOICE:
-                self.fields[name] = forms.MultipleChoiceField(
-                    choices=question.choice_list, widget=forms.CheckboxSelectMultiple, **common
-                )
-            case Types.BODY_SITES:
-                self.fields[name] = forms.MultipleChoiceField(
-                    choices=body_sites.REGIONS, widget=forms.CheckboxSelectMultiple, **common
-                )
-                return Field(name, template="intake/includes/body_sites_field.html")
-            case _:
-                self.fields[name] = forms.CharField(
-                    widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, **common
-                )
-        return Field(name)
+        answer_type = answer_types.of(question)
+        fields = answer_type.form_fields(question, name, common)
+        self.fields.update(fields)
+        self.question_fields[question.key] = list(fields)
+        return answer_type.layout(question, name, required=required)
 
     def clean(self):
         cleaned = super().clean()
         self.cleaned_answers = {}
+        today = timezone.localdate()
         for question in self.questions:
-            name = self.field_name(question.key)
-            if question.answer_type == Types.DURATION:
-                amount, unit = cleaned.get(f"{name}_amount"), cleaned.get(f"{name}_unit")
-                if f"{name}_amount" in self.errors or f"{name}_unit" in self.errors:
-                    continue
-                if (amount is None) != (not unit):
-                    self.add_error(
-                        f"{name}_amount" if amount is None else f"{name}_unit",
-                        "Give both a number and a unit.",
-                    )
-                    continue
-                if amount is not None and Answer.DurationUnit(unit).span(amount) > self.lifetime:
-                    self.add_error(
-                        f"{name}_amount",
-                        "This is longer than the time since the date of birth. "
-                        "Check the number and the unit.",
-                    )
-                    continue
-                self.cleaned_answers[question.key] = (amount, unit) if amount is not None else None
+            fields = self.question_fields[question.key]
+            if any(field in self.errors for field in fields):
                 continue
-            if name in self.errors:
-                continue
-            value = cleaned.get(name)
-            match question.answer_type:
-                case Types.DATE if value:
-                    if value > timezone.localdate():
-                        self.add_error(name, "This date is in the future.")
-                        continue
-                    if value < self.born:
-                        self.add_error(name, "This date is before the date of birth.")
-                        continue
-                case Types.YES_NO:
-                    value = {"yes": True, "no": False}.get(value)
-                case Types.MULTIPLE_CHOICE | Types.BODY_SITES:
-                    value = set(value or [])
-                    exclusive = {v for v in value if v.startswith("none")}
-                    if exclusive and len(value) > 1:
-                        self.add_error(
-                            name, "“None of these” cannot be chosen together with other answers."
-                        )
-                        continue
-                case Types.FREE_TEXT:
-                    value = (value or "").strip()
-            self.cleaned_answers[question.key] = value
+            try:
+                self.cleaned_answers[question.key] = answer_types.of(question).clean(
+                    question, self.field_name(question.key), cleaned, born=self.born, today=today
+                )
+            except forms.ValidationError as error:
+                self.add_error(None if hasattr(error, "error_dict") else fields[0], error)
         return cleaned
 
     @classmethod
@@ -731,20 +606,7 @@ class IntakeForm(forms.Form):
         initial = {"intake_version": visit.intake_version}
         for answer in visit.answers.all():
             name = cls.field_name(answer.question_key)
-            match answer.answer_type:
-                case Types.DURATION:
-                    # 5.00 is shown as 5, 2.50 as 2.5.
-                    amount = answer.value_number
-                    initial[f"{name}_amount"] = (
-                        f"{amount.normalize():f}" if amount is not None else None
-                    )
-                    initial[f"{name}_unit"] = answer.value_unit
-                case Types.YES_NO:
-                    initial[name] = {True: "yes", False: "no"}.get(answer.value_bool)
-                case Types.MULTIPLE_CHOICE | Types.BODY_SITES:
-                    initial[name] = sorted(answer.value)
-                case _:
-                    initial[name] = answer.value
+            initial.update(answer_types.of(answer).initial(answer, name))
         return cls(visit=visit, initial=initial)
 
 

@@ -13,7 +13,7 @@ from audit import append_only
 from audit.history import KeepsHistory, kept_versions
 from conditions.models import Condition, ConditionVersion, HistoryQuestion, OrderableTest
 
-from . import answer_types, body_sites
+from . import answer_types
 from .dates import parse_typed_date
 
 
@@ -640,8 +640,10 @@ class Answer(KeepsHistory, models.Model):
                 fields=["visit", "question_key"], name="one_answer_per_question_per_visit"
             ),
             models.CheckConstraint(
-                condition=Q(value_number__isnull=True) | ~Q(value_unit=""),
-                name="answer_number_has_unit",
+                condition=~Q(answer_type=HistoryQuestion.AnswerType.DURATION)
+                | Q(value_number__isnull=True)
+                | ~Q(value_unit=""),
+                name="duration_number_has_unit",
             ),
         ]
 
@@ -664,10 +666,6 @@ class Answer(KeepsHistory, models.Model):
     @property
     def is_blank(self):
         return self.value in (None, "", set())
-
-    @staticmethod
-    def body_site_choices(values):
-        return [{"value": value, "label": body_sites.LABELS[value]} for value in values]
 
 
 class TestOrderQuerySet(models.QuerySet):

@@ -80,7 +80,7 @@ def test_the_form_has_a_widget_for_each_answer_type(desk_client, more_questions,
     assert '<input type="number" name="q_episode-length_amount"' in html
     assert '<select name="q_episode-length_unit"' in html
     assert len(inputs("radio", "q_how-often", html)) == 6
-    assert len(inputs("checkbox", "q_muscles-affected", html)) == 18
+    assert len(inputs("checkbox", "q_muscles-affected", html)) == 31
     assert "Arms and hands</p>" in html
     assert len(inputs("radio", "q_same-place", html)) == 2
     assert len(inputs("checkbox", "q_other-symptoms", html)) == 4
@@ -182,7 +182,9 @@ def test_marking_the_intake_complete_stores_typed_answers_with_who_answered(
     assert answers["how-often"].value_choices == [
         {"value": "several-times-a-day", "label": "Several times a day"}
     ]
-    assert answers["muscles-affected"].value_choices == [{"value": "eyelid", "label": "Eyelid"}]
+    assert answers["muscles-affected"].value_choices == [
+        {"value": "eyelid-left", "label": "Eyelid (left)"}
+    ]
     assert answers["same-place"].value_bool is True
     assert answers["pregnant"].value_bool is False
     assert answers["other-symptoms"].value == {"none-of-these"}
@@ -229,7 +231,9 @@ def test_completing_needs_every_required_answer_and_saves_nothing_without_them(
 
 
 def test_reopening_the_form_shows_the_saved_answers(desk_client, visit, intake_data, form_values):
-    data = intake_data(visit, {"muscles-affected": ["calf", "eyelid"]}, action="save")
+    data = intake_data(
+        visit, {"muscles-affected": ["calf-left", "calf-right", "eyelid-right"]}, action="save"
+    )
     desk_client.post(intake_url(visit), data)
 
     shown = form_values(desk_client.get(intake_url(visit)).text)
@@ -362,7 +366,7 @@ TODAY = timezone.localdate()
             "Check the number and the unit.",
         ),
         ({"how-often": "sometimes"}, "q_how-often", "Choose one of the"),
-        ({"muscles-affected": ["eyelid", "elbow"]}, "q_muscles-affected", "Choose one of the"),
+        ({"muscles-affected": ["eyelid-left", "elbow"]}, "q_muscles-affected", "Choose one of the"),
         ({"same-place": "maybe"}, "q_same-place", "Choose one of the"),
         ({"other-symptoms": ["fever"]}, "q_other-symptoms", "Choose one of the"),
         (

@@ -149,7 +149,7 @@ def test_the_visit_page_lists_answers_as_asked_with_who_answered_and_when(
         ("When did you first notice the twitching?", "{:%-d %b %Y}"),
         ("How long does each twitch last?", "5 seconds"),
         ("How often do you have twitching?", "Several times a day"),
-        ("Which muscles are affected?", "Eyelid"),
+        ("Which muscles are affected?", "Eyelid (left)"),
         ("Is the twitching always in the same place?", "Yes"),
         ("Are you pregnant?", "No"),
         ("Do you have any of these other symptoms?", "None of these"),

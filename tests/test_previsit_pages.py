@@ -35,7 +35,7 @@ ALL_ANSWERS = {
     "first-noticed": datetime.date(2026, 1, 5),
     "episode-length": (Decimal(5), "seconds"),
     "how-often": "all-the-time",
-    "muscles-affected": {"calf"},
+    "muscles-affected": {"calf-right"},
     "same-place": True,
     "pregnant": False,
     "other-symptoms": {"none-of-these"},

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conditions.question_types import FREQUENCY_SCALE, SCALE, SIDES, answer_type_for
+from conditions.question_types import FREQUENCY_SCALE, SIDES, answer_type_for
 
 RED_FLAGS = ["Weakness", "Loss of feeling"]
 
@@ -22,9 +22,9 @@ RED_FLAGS = ["Weakness", "Loss of feeling"]
             "single_choice",
             ["Constant", "Come and go"],
         ),
-        ("How bad is the pain?", "single_choice", SCALE),
-        ("How much does it hurt?", "single_choice", SCALE),
-        ("How severe is the dizziness?", "single_choice", SCALE),
+        ("How bad is the pain?", "scale", []),
+        ("How much does it hurt?", "scale", []),
+        ("How severe is the dizziness?", "scale", []),
         ("Does anything make it better or worse?", "free_text", []),
         ("What makes the cramps worse?", "free_text", []),
         ("Does rest help?", "free_text", []),
@@ -64,7 +64,7 @@ def test_an_imported_page_asks_its_questions_in_their_types():
     questions = parse_page(page, title="Numbness")["questions"]
     assert [(q["answer_type"], q["choices"][:1]) for q in questions] == [
         ("single_choice", ["Left side"]),
-        ("single_choice", ["0 (none)"]),
+        ("scale", []),
         ("free_text", []),
         ("yes_no", []),
     ]

@@ -49,7 +49,7 @@ def test_a_visit_goes_from_check_in_to_closed(
     page.get_by_role("group", name="How often do you have twitching?").get_by_label(
         "Several times a day"
     ).check()
-    page.get_by_role("group", name="Which muscles are affected?").get_by_label("Calf").check()
+    page.get_by_role("group", name="Which muscles are affected?").get_by_label("Calf, left").check()
     page.get_by_role("group", name="Is the twitching always in the same place?").get_by_label(
         "Yes"
     ).check()

@@ -69,7 +69,7 @@ def test_front_desk_takes_a_whole_intake_and_sees_the_red_flags(
     expect(summary.get_by_role("link")).to_have_count(8)
     at_both_widths(page, screenshot, "intake-errors")
     summary.get_by_role("link", name="Which muscles are affected? Answer this question.").click()
-    expect(page.get_by_label("Eyelid")).to_be_in_viewport()
+    expect(page.get_by_label("Eyelid, right")).to_be_in_viewport()
 
     # Fill every question.
     first_noticed = timezone.localdate() - datetime.timedelta(days=10)
@@ -79,8 +79,8 @@ def test_front_desk_takes_a_whole_intake_and_sees_the_red_flags(
     question = page.get_by_role("group", name="How often do you have twitching?")
     question.get_by_label("All the time").check()
     question = page.get_by_role("group", name="Which muscles are affected?")
-    question.get_by_label("Eyelid").check()
-    question.get_by_label("Calf").check()
+    question.get_by_label("Eyelid, right").check()
+    question.get_by_label("Calf, left").check()
     page.get_by_role("group", name="Is the twitching always in the same place?").get_by_label(
         "No"
     ).check()
@@ -99,7 +99,7 @@ def test_front_desk_takes_a_whole_intake_and_sees_the_red_flags(
         expect(flags).to_contain_text(flag)
     expect(flags).to_contain_text("10 days before the visit, more than 3 days")
     answers = page.get_by_role("region", name="Intake answers")
-    expect(answers).to_contain_text("Calf, Eyelid")
+    expect(answers).to_contain_text("Eyelid (right), Calf (left)")
     expect(answers).to_contain_text("5 seconds")
     at_both_widths(page, screenshot, "visit-page")
     assert axe_violations() == []

@@ -125,7 +125,7 @@ def test_a_patient_answers_on_a_phone_comes_back_and_sends_and_staff_see_the_fla
     tab_to(patient, often.get_by_label("All the time"))
     patient.keyboard.press("Space")
     muscles = patient.get_by_role("group", name="Which muscles are affected?")
-    for place in ("Eyelid", "Calf"):
+    for place in ("Eyelid, right", "Calf, left"):
         tab_to(patient, muscles.get_by_label(place))
         patient.keyboard.press("Space")
     same_place = patient.get_by_role("group", name="Is the twitching always in the same place?")
@@ -169,7 +169,7 @@ def test_a_patient_answers_on_a_phone_comes_back_and_sends_and_staff_see_the_fla
     )
     expect(patient.get_by_label("Unit")).to_have_value("seconds")
     expect(often.get_by_label("All the time")).to_be_checked()
-    expect(muscles.get_by_label("Calf")).to_be_checked()
+    expect(muscles.get_by_label("Calf, left")).to_be_checked()
     expect(same_place.get_by_label("No")).to_be_checked()
 
     # Sending with a question unanswered points to it; answering it sends them.
@@ -217,7 +217,7 @@ def test_a_patient_answers_on_a_phone_comes_back_and_sends_and_staff_see_the_fla
         expect(flags).to_contain_text(flag)
     answers = staff.get_by_role("region", name="Intake answers")
     expect(answers).to_contain_text("The patient")
-    expect(answers).to_contain_text("Calf, Eyelid")
+    expect(answers).to_contain_text("Eyelid (right), Calf (left)")
     expect(staff.locator("#link-state")).to_contain_text("The patient sent their answers back on")
     shot(staff, "previsit-staff-visit-desktop")
     staff.set_viewport_size(PHONE)

@@ -49,7 +49,7 @@ def answer_everything(page):
     page.get_by_role("group", name="How often do you have twitching?").get_by_label(
         "Several times a day"
     ).check()
-    page.get_by_role("group", name="Which muscles are affected?").get_by_label("Calf").check()
+    page.get_by_role("group", name="Which muscles are affected?").get_by_label("Calf, left").check()
     same_place = page.get_by_role("group", name="Is the twitching always in the same place?")
     same_place.get_by_label("Yes").check()
     page.get_by_role("group", name="Are you pregnant?").get_by_label("No").check()
