@@ -124,7 +124,7 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
             section = Section(condition=condition, position=position)
             for field in SECTION_FIELDS:
                 setattr(section, field, section_doc.get(field) or "")
-            _validated_save(section, f"section {position}")
+            _validated_save(section, f"section {position}", exclude=["condition"])
             save_items(section, section_doc.get("items", []))
 
         # A rule an editor confirmed stays confirmed when an import brings it back as it was.
@@ -162,14 +162,23 @@ def _saved_state(condition):
     return condition.status, export_condition(condition)
 
 
-def save_items(section, item_docs, parent=None):
-    """Replace a section's items (or a parent's sub-points) with the nested item docs."""
-    if parent is None:
-        section.items.all().delete()
-    for position, item_doc in enumerate(item_docs, start=1):
-        item = SectionItem(section=section, parent=parent, text=item_doc["text"], position=position)
-        _validated_save(item, f"item “{item_doc['text'][:40]}”")
-        save_items(section, item_doc.get("items", []), parent=item)
+def save_items(section, item_docs):
+    """Replace a section's items with the nested item docs, one insert per level of
+    nesting: a long imported page has thousands of items."""
+    section.items.all().delete()
+    level = [(None, item_docs)]
+    while level:
+        items, children = [], []
+        for parent, docs in level:
+            for position, item_doc in enumerate(docs, start=1):
+                item = SectionItem(
+                    section=section, parent=parent, text=item_doc["text"], position=position
+                )
+                _validated(item, f"item “{item_doc['text'][:40]}”", exclude=["section", "parent"])
+                items.append(item)
+                children.append((item, item_doc.get("items", [])))
+        SectionItem.objects.bulk_create(items)
+        level = [(item, docs) for item, docs in children if docs]
 
 
 def _save_questions(condition, question_docs):
@@ -185,7 +194,7 @@ def _save_questions(condition, question_docs):
         question.applies_to = question_doc.get("applies_to") or HistoryQuestion.AppliesTo.EVERYONE
         question.choices = "\n".join(question_doc.get("choices", []))
         question.position = position
-        _validated_save(question, f"question “{question_doc['key']}”")
+        _validated_save(question, f"question “{question_doc['key']}”", exclude=["condition"])
         keys.append(question.key)
     condition.questions.exclude(key__in=keys).delete()
 
@@ -208,7 +217,7 @@ def _save_red_flags(condition, rule_docs, tests, confirmed):
             value = rule_doc.get(field, default)
             setattr(rule, field, default if value is None else value)
         rule.confirmed = rule.confirmed or _rule_identity(question.key, rule) in confirmed
-        _validated_save(rule, f"red flag “{rule.message}”")
+        _validated_save(rule, f"red flag “{rule.message}”", exclude=["condition", "question"])
         rule.suggests.set(
             _suggested(rule_doc.get("suggests", []), tests, f"Red flag “{rule.message}”")
         )
@@ -245,14 +254,20 @@ def _save_tests(test_docs):
     return tests
 
 
-def _validated_save(instance, label):
+def _validated(instance, label, exclude=()):
+    """Check the instance's fields, except those in `exclude` (relations to rows this
+    save has just written, which need no query to prove they exist)."""
     try:
-        instance.full_clean(validate_unique=False, validate_constraints=False)
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as error:
         messages = "; ".join(
             f"{field}: {' '.join(errors)}" for field, errors in error.message_dict.items()
         )
         raise ValidationError(f"Invalid {label}: {messages}") from error
+
+
+def _validated_save(instance, label, exclude=()):
+    _validated(instance, label, exclude)
     instance.save()
 
 
