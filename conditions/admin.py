@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminTextareaWidget
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.db.models import Max
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -204,7 +205,14 @@ class ConditionForm(forms.ModelForm):
 
 @admin.register(Condition)
 class ConditionAdmin(admin.ModelAdmin):
-    list_display = ["title", "slug", "status", "updated_at", "published_at"]
+    list_display = [
+        "title",
+        "slug",
+        "status",
+        "saved_since_publishing",
+        "updated_at",
+        "published_at",
+    ]
     list_filter = ["status"]
     search_fields = ["title", "alternative_names"]
     prepopulated_fields = {"slug": ["title"]}
@@ -235,6 +243,14 @@ class ConditionAdmin(admin.ModelAdmin):
     # The change form links to the public page itself, and only once it is published:
     # the admin's own link would lead a draft's editor to a 404.
     view_on_site = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(latest_version=Max("versions__id"))
+
+    @admin.display(boolean=True, description="Changes saved since publishing")
+    def saved_since_publishing(self, condition):
+        """Whether a version was saved after the published one (a draft waits)."""
+        return condition.latest_version != condition.published_version_id
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -238,3 +238,16 @@ def test_importing_the_draft_unchanged_with_publish_publishes_it(editing, client
     save_condition(export_condition(condition), publish=True)
 
     assert condition.versions.count() == versions + 1
+
+
+def test_the_conditions_list_shows_which_have_changes_saved_since_publishing(editing, condition):
+    def marked():
+        html = editing.get(reverse("admin:conditions_condition_changelist")).text
+        row = re.search(r'<tr>.*?class="field-saved_since_publishing">(.*?)</td>', html, re.S)
+        return 'alt="True"' in row[1]
+
+    assert not marked()
+    reword(editing, condition)
+    assert marked()
+    post_admin(editing, "publish", condition)
+    assert not marked()
