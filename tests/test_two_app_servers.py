@@ -8,7 +8,6 @@ one worker each, so every switch of server is also a switch of process.
 """
 
 import datetime
-import re
 import time
 
 import pytest
@@ -18,6 +17,7 @@ from django.test import Client
 from audit.models import AuditEvent
 from intake.models import PreVisitLink, Visit
 
+from .reading import parse
 from .serving import Browser, collected_static, database_url, serve
 
 pytestmark = [
@@ -92,7 +92,12 @@ class BehindTheLoadBalancer(Browser):
 
 
 def csrf_token(page):
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+    """The CSRF token a form on the page sends (any of them: they are the same secret)."""
+    return next(
+        element.attrs["value"]
+        for element in parse(page.text).iter()
+        if element.attrs.get("name") == "csrfmiddlewaretoken"
+    )
 
 
 def test_a_patient_saves_part_of_the_form_on_one_server_and_sends_it_from_the_other(
