@@ -39,7 +39,7 @@ PREVISIT_FAILURE_WINDOW_MINUTES = 60
 
 
 @pytest.fixture(scope="module")
-def servers(django_db_setup, django_db_blocker, tmp_path_factory):
+def servers(django_db_setup, tmp_path_factory):
     """Two gunicorn servers on the test database, started side by side."""
     static_root = collected_static(tmp_path_factory)
     logs = tmp_path_factory.mktemp("two-servers")
@@ -49,8 +49,7 @@ def servers(django_db_setup, django_db_blocker, tmp_path_factory):
         "PREVISIT_MAX_FAILURES": str(PREVISIT_MAX_FAILURES),
         "PREVISIT_FAILURE_WINDOW_MINUTES": str(PREVISIT_FAILURE_WINDOW_MINUTES),
     }
-    with django_db_blocker.unblock():
-        url = database_url(connection.settings_dict)
+    url = database_url(connection.settings_dict)
     with (
         serve(
             database_url=url,
