@@ -107,6 +107,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {
     "default": dj_database_url.config(
+        env="DATABASE_URL",
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=0,
     )
@@ -118,31 +119,37 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    from config.database import check_connection
+    database_options = DATABASES["default"].setdefault("OPTIONS", {})
+    # libpq's own limit on opening a connection (it waits forever by default).
+    database_options["connect_timeout"] = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3"))
+    if env_bool("DATABASE_PGBOUNCER"):
+        # Through PgBouncer in transaction mode (docs/deploy.md), each transaction may run
+        # on another server connection: PgBouncer does the pooling (a connection per
+        # request here, CONN_MAX_AGE 0), and nothing may outlive a transaction on the
+        # server: no server-side cursors, no server-side prepared statements.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        database_options["prepare_threshold"] = None
+    else:
+        from config.database import check_connection
 
-    # psycopg's pool keeps connections open across requests; it requires CONN_MAX_AGE = 0.
-    # It checks each connection before handing it out (config/database.py), so those a
-    # database restart cut are replaced instead of failing requests. While the database
-    # is down a request waits at most DATABASE_POOL_TIMEOUT seconds for a connection, then
-    # gets the 503 page (config.views.server_error).
-    pool_timeout = float(os.environ.get("DATABASE_POOL_TIMEOUT", "3"))
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            # libpq's own limit on opening a connection (it waits forever by default).
-            "connect_timeout": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")),
-            "pool": {
-                "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
-                "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10")),
-                "check": check_connection,
-                "timeout": pool_timeout,
-                # The pool retries a failed connection with growing pauses; dropping an
-                # attempt after as long as a request waits keeps those pauses shorter
-                # than a request's wait, so the first request after the database is back
-                # gets a connection, and the next request starts a fresh attempt.
-                "reconnect_timeout": pool_timeout,
-            },
+        # psycopg's pool keeps connections open across requests; it requires
+        # CONN_MAX_AGE = 0. It checks each connection before handing it out
+        # (config/database.py), so those a database restart cut are replaced instead of
+        # failing requests. While the database is down a request waits at most
+        # DATABASE_POOL_TIMEOUT seconds for a connection, then gets the 503 page
+        # (config.views.server_error).
+        pool_timeout = float(os.environ.get("DATABASE_POOL_TIMEOUT", "3"))
+        database_options["pool"] = {
+            "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
+            "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10")),
+            "check": check_connection,
+            "timeout": pool_timeout,
+            # The pool retries a failed connection with growing pauses; dropping an
+            # attempt after as long as a request waits keeps those pauses shorter than a
+            # request's wait, so the first request after the database is back gets a
+            # connection, and the next request starts a fresh attempt.
+            "reconnect_timeout": pool_timeout,
         }
-    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
