@@ -260,7 +260,9 @@ class Result:
     def text(self):
         lines = []
         for observation in self.observations:
-            line = f"{observation.name}: {observation.value}" if observation.name else observation.value
+            line = observation.value
+            if observation.name:
+                line = f"{observation.name}: {line}"
             if observation.unit:
                 line += f" {observation.unit}"
             if observation.flag and observation.flag not in NORMAL_FLAGS:
@@ -282,9 +284,7 @@ def read_results(text):
     for a message that is not a readable ORU^R01 with at least one result."""
     message = _parse(text)
     if message.msh.msh_9.msg_1.to_er7() != "ORU" or message.msh.msh_9.msg_2.to_er7() != "R01":
-        raise MessageError(
-            "Only ORU^R01 results are received here.", code="AR", hl7_error="200"
-        )
+        raise MessageError("Only ORU^R01 results are received here.", code="AR", hl7_error="200")
     results = []
     for patient_result in message.children.get("ORU_R01_PATIENT_RESULT"):
         patient_number = ""
@@ -302,9 +302,7 @@ def _result(group, patient_number):
     placer = obr.obr_2 if obr.obr_2.to_er7() else group.orc.orc_2
     number = unescape(placer.ei_1.to_er7())
     if not number:
-        raise MessageError(
-            "A result has no placer order number (OBR-2 or ORC-2).", hl7_error="101"
-        )
+        raise MessageError("A result has no placer order number (OBR-2 or ORC-2).", hl7_error="101")
     result = Result(
         placer_number=number,
         placer_namespace=unescape(placer.ei_2.to_er7()),
@@ -331,9 +329,7 @@ def _result(group, patient_number):
 
 def _parse(text):
     try:
-        return parse_message(
-            text, find_groups=True, validation_level=VALIDATION_LEVEL.TOLERANT
-        )
+        return parse_message(text, find_groups=True, validation_level=VALIDATION_LEVEL.TOLERANT)
     except (HL7apyException, ValueError, IndexError, KeyError, AttributeError) as error:
         raise MessageError(
             f"The message could not be read as HL7 v2 ({type(error).__name__}).",
@@ -347,6 +343,4 @@ _ESCAPES = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\", ".br": "\n"}
 
 def unescape(value):
     """A field's text with HL7's escape sequences (\\F\\, \\S\\, ...) turned back."""
-    return re.sub(
-        r"\\(F|S|T|R|E|\.br|H|N)\\", lambda match: _ESCAPES.get(match[1], ""), value
-    )
+    return re.sub(r"\\(F|S|T|R|E|\.br|H|N)\\", lambda match: _ESCAPES.get(match[1], ""), value)

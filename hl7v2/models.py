@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from conditions.models import OrderableTest
 
@@ -94,6 +95,36 @@ class OrderMessage(models.Model):
     def not_sent(self):
         return self.state in self.NOT_SENT
 
+    @property
+    def needs_attention(self):
+        """Staff should know: the performer does not have it, or refused it."""
+        return self.not_sent or self.state == self.State.REFUSED
+
+    @property
+    def summary(self):
+        """What became of the message, in a sentence for staff."""
+        what = "The order" if self.event == self.Event.NEW else "The cancellation"
+        to = self.performer.name
+        match self.state:
+            case self.State.ACCEPTED:
+                return f"{what} was sent to {to} on {_at(self.answered_at)}."
+            case self.State.REFUSED:
+                return f"{to} refused the {what.split()[1]}: {self.ack_text or self.ack_code}."
+            case self.State.FAILED:
+                return (
+                    f"{what} is not yet sent to {to}: no answer after {self.attempts} "
+                    f"{'try' if self.attempts == 1 else 'tries'}. Send it again from the admin."
+                )
+            case self.State.WITHDRAWN:
+                return f"{what} was not sent to {to}: the order was cancelled first."
+            case _ if self.next_attempt_at:
+                return (
+                    f"{what} is not yet sent to {to}: no answer yet; "
+                    f"trying again at {_at(self.next_attempt_at)}."
+                )
+            case _:
+                return f"{what} is not yet sent to {to}."
+
 
 class ReceivedMessage(models.Model):
     """A message the listener received, kept as it came, with what was done with it."""
@@ -134,3 +165,7 @@ class ReceivedMessage(models.Model):
     def __str__(self):
         kind = self.message_type or "Message"
         return f"{kind} {self.control_id or '(no control ID)'}: {self.get_outcome_display()}"
+
+
+def _at(moment):
+    return date_format(timezone.localtime(moment), "j M Y H:i")

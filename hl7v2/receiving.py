@@ -158,10 +158,7 @@ def _order_named(result):
 
 def _same_patient(number, patient):
     """The record number is the patient's, or that of a record merged into theirs."""
-    return (
-        number == patient.mrn
-        or Patient.objects.filter(mrn=number, merged_into=patient).exists()
-    )
+    return number == patient.mrn or Patient.objects.filter(mrn=number, merged_into=patient).exists()
 
 
 def _sender_name(header):

@@ -126,7 +126,12 @@ def _answered(message, code, text):
         message.next_attempt_at = None
         message.save(
             update_fields=[
-                "state", "ack_code", "ack_text", "answered_at", "last_error", "next_attempt_at"
+                "state",
+                "ack_code",
+                "ack_text",
+                "answered_at",
+                "last_error",
+                "next_attempt_at",
             ]
         )
         trail.record(

@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from audit import history
+from hl7v2.admin import OrderMessageInline
 
 from . import access, orders
 from .models import Answer, OrderAddendum, Patient, TestOrder, Visit
@@ -614,7 +615,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
     list_select_related = ["visit__patient", "ordered_by"]
     date_hierarchy = "ordered_at"
     show_full_result_count = False
-    inlines = [OrderAddendumInline]
+    inlines = [OrderAddendumInline, OrderMessageInline]
     actions = ["schedule_selected", "cancel_selected"]
     ORDER_FIELDS = [
         "visit_link",
@@ -639,6 +640,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "result_unit",
         "abnormal_flag",
         "resulted_by",
+        "result_from",
         "resulted_at",
     ]
     REVIEW_FIELDS = ["review_comment", "reviewed_by", "reviewed_at"]
