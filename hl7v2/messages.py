@@ -55,10 +55,10 @@ def _timestamp(moment=None):
 
 def _header(message, *, sending, receiving, message_type, control_id):
     msh = message.msh
-    msh.msh_3.hd_1 = ST(sending[0])
-    msh.msh_4.hd_1 = ST(sending[1])
-    msh.msh_5.hd_1 = ST(receiving[0])
-    msh.msh_6.hd_1 = ST(receiving[1])
+    msh.msh_3.hd_1 = sending[0]
+    msh.msh_4.hd_1 = sending[1]
+    msh.msh_5.hd_1 = receiving[0]
+    msh.msh_6.hd_1 = receiving[1]
     msh.msh_7 = _timestamp()
     msh.msh_9 = message_type
     msh.msh_10 = ST(control_id)
@@ -80,7 +80,7 @@ def order_message(*, order, performer, event, control_id):
     pid = message.add_group("ORM_O01_PATIENT").pid
     pid.pid_1 = "1"
     pid.pid_3.cx_1 = ST(patient.mrn)
-    pid.pid_3.cx_4.hd_1 = ST(performer.sending_facility)
+    pid.pid_3.cx_4.hd_1 = performer.sending_facility
     pid.pid_3.cx_5 = "MR"
     pid.pid_5.xpn_1.fn_1 = ST(patient.family_name)
     pid.pid_5.xpn_2 = ST(patient.given_name)
@@ -113,7 +113,7 @@ def order_message(*, order, performer, event, control_id):
 
 def _placer_number(element, order, performer):
     element.ei_1 = ST(str(order.pk))
-    element.ei_2 = ST(performer.sending_application)
+    element.ei_2 = performer.sending_application
 
 
 def _provider(element, user):

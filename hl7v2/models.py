@@ -6,13 +6,18 @@ or a message that could not be read, waits in the admin for someone to look at i
 """
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from conditions.models import OrderableTest
+
+# Names that go into messages as they are: no HL7 separators (| ^ ~ \\ &) in them.
+hl7_name = RegexValidator(
+    r"^[A-Za-z0-9_. -]+$", "Use letters, digits, spaces, dots, dashes and underscores only."
+)
 
 
 class Performer(models.Model):
@@ -25,13 +30,23 @@ class Performer(models.Model):
     host = models.CharField(max_length=255)
     port = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(65535)])
     sending_application = models.CharField(
-        max_length=50, default="CLINIC_INTAKE", help_text="What we call ourselves (MSH-3)."
+        max_length=50,
+        validators=[hl7_name],
+        default="CLINIC_INTAKE",
+        help_text="What we call ourselves (MSH-3).",
     )
     sending_facility = models.CharField(
-        max_length=50, default="CLINIC", help_text="Our facility as the performer knows it (MSH-4)."
+        max_length=50,
+        validators=[hl7_name],
+        default="CLINIC",
+        help_text="Our facility as the performer knows it (MSH-4).",
     )
-    receiving_application = models.CharField(max_length=50, help_text="Their system (MSH-5).")
-    receiving_facility = models.CharField(max_length=50, help_text="Their facility (MSH-6).")
+    receiving_application = models.CharField(
+        max_length=50, validators=[hl7_name], help_text="Their system (MSH-5)."
+    )
+    receiving_facility = models.CharField(
+        max_length=50, validators=[hl7_name], help_text="Their facility (MSH-6)."
+    )
     active = models.BooleanField(
         default=True, help_text="Untick to stop sending orders here (orders are then printed)."
     )
