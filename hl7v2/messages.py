@@ -16,7 +16,7 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 from hl7apy.exceptions import HL7apyException
 from hl7apy.parser import parse_message
-from hl7apy.v2_5_1 import FT, ST
+from hl7apy.v2_5_1 import FT, ST, TX
 
 from conditions.models import OrderableTest
 
@@ -173,7 +173,7 @@ def ack(*, header, code, text="", hl7_error=""):
         err.err_3.cwe_1 = hl7_error
         err.err_3.cwe_3 = "HL70357"
         err.err_4 = "E"
-        err.err_8 = ST(text)
+        err.err_8 = TX(text)
     return message.to_er7()
 
 

@@ -2,11 +2,14 @@
 0x1c 0x0d. The client sends one message and waits for the answer; the server reads
 message after message on a connection and answers each."""
 
+import logging
 import socket
 import socketserver
+import sys
 
 START = b"\x0b"
 END = b"\x1c\x0d"
+logger = logging.getLogger(__name__)
 # A frame longer than this is not a lab result: the connection is dropped.
 MAX_FRAME_BYTES = 2 * 1024 * 1024
 
@@ -70,6 +73,11 @@ class Server(socketserver.ThreadingTCPServer):
         self.idle_timeout = idle_timeout
         self.on_connection_end = on_connection_end
         super().__init__(address, _Connection)
+
+    def handle_error(self, request, client_address):
+        # The sender gets no ACK and sends again. The error's kind only: its text (a
+        # database error quoting values) could carry patient data.
+        logger.error("HL7 connection ended by an error: %s", sys.exception().__class__.__name__)
 
 
 class _Connection(socketserver.StreamRequestHandler):
