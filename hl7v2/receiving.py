@@ -52,9 +52,9 @@ def receive(text):
     if earlier is not None:
         return _ack(header, earlier.ack_code, "Already received.")
     try:
+        results = messages.read_results(text)
         if not header.control_id:
             raise messages.MessageError("The message has no control ID (MSH-10).", code="AR")
-        results = messages.read_results(text)
     except messages.MessageError as error:
         return _keep_malformed(text, header, error)
     try:
