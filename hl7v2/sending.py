@@ -88,6 +88,12 @@ def send_order_message(message_id):
         )
         if message.state != OrderMessage.State.QUEUED:
             return
+        if _new_order_in_flight(message):
+            # The cancel must not overtake the order it cancels: try once that is answered.
+            send_order_message.using(
+                run_after=timezone.now() + datetime.timedelta(seconds=settings.HL7_ACK_TIMEOUT)
+            ).enqueue(message.pk)
+            return
         if not message.text:
             message.text = messages.order_message(
                 order=message.order,
@@ -113,6 +119,18 @@ def send_order_message(message_id):
         _not_answered(message, error)
         return
     _answered(message, code, text)
+
+
+def _new_order_in_flight(message):
+    return (
+        message.event == OrderMessage.Event.CANCEL
+        and send_order_message.get_backend().supports_defer
+        and OrderMessage.objects.filter(
+            order_id=message.order_id,
+            event=OrderMessage.Event.NEW,
+            state=OrderMessage.State.SENDING,
+        ).exists()
+    )
 
 
 def _answered(message, code, text):

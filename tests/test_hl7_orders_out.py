@@ -319,3 +319,25 @@ def test_the_visit_page_takes_no_more_queries_for_orders_with_messages(
         page = provider_client.get(f"/staff/visits/{visit.pk}/").text
 
     assert page.count("was sent to Valley Neurophysiology on") == 3
+
+
+def test_a_cancel_waits_while_its_order_is_still_being_sent(
+    visit, provider, settings, django_capture_on_commit_callbacks, clock
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    performer_at(closed_port())
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(visit, provider, "emg")
+    OrderMessage.objects.update(state=State.SENDING, attempts=1)  # the worker is sending it
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.cancel_order(order=order, actor=Actor.for_user(provider), reason="Not needed")
+    cancel = OrderMessage.objects.get(event="CA")
+
+    sending.send_order_message.call(cancel.pk)
+
+    cancel.refresh_from_db()
+    assert (cancel.state, cancel.attempts) == (State.QUEUED, 0)
+    later = clock.now + datetime.timedelta(seconds=settings.HL7_ACK_TIMEOUT)
+    assert later in set(DBTaskResult.objects.values_list("run_after", flat=True))
