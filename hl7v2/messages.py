@@ -247,14 +247,18 @@ class Result:
 
     @property
     def value_and_unit(self):
-        """A single numeric observation is the result's value; otherwise there is none."""
-        if len(self.observations) != 1 or self.observations[0].value_type not in {"NM", "SN"}:
+        """A single numeric observation with its unit is the result's value; otherwise
+        there is none (the text says it all)."""
+        if len(self.observations) != 1 or self.observations[0].value_type != "NM":
             return None, ""
         observation = self.observations[0]
+        if not observation.unit:
+            return None, ""
         try:
-            return Decimal(observation.value), observation.unit
+            value = Decimal(observation.value)
         except InvalidOperation:
             return None, ""
+        return (value, observation.unit) if value.is_finite() else (None, "")
 
     @property
     def text(self):

@@ -60,6 +60,8 @@ def receive(text):
     try:
         received = _record(text, header, results)
     except IntegrityError:
+        if _earlier(header) is None:
+            raise
         # The sender sent it again on another connection while we recorded it.
         return _ack(header, "AA", "Already received.")
     logger.info("HL7 message %s received: %s", received.pk, received.outcome)
@@ -137,6 +139,11 @@ def _record_result(result, sender, *, order=None, actor=ACTOR):
         raise NoOrderForResult(
             f"The result for order {result.placer_number} could not be recorded: "
             + " ".join(error.messages)
+        ) from error
+    except IntegrityError as error:  # a rule only the database checks
+        raise NoOrderForResult(
+            f"The result for order {result.placer_number} could not be recorded: "
+            "the database refused it."
         ) from error
 
 

@@ -88,5 +88,12 @@ def oru(
         f"ORC|RE|{placer}^CLINIC_INTAKE|L{placer}^{sender}",
         f"OBR|1|{placer}^CLINIC_INTAKE|L{placer}^{sender}|2951-2^Sodium^LN|||{performed}",
     ]
-    lines += [f"OBX|{n}|{obx}|||F" for n, obx in enumerate(observations, 1)]
+    lines += [_obx(number, fields) for number, fields in enumerate(observations, 1)]
     return "\r".join(lines)
+
+
+def _obx(number, fields):
+    """OBX-2 to OBX-8 as given (value type to abnormal flag), and OBX-11 final."""
+    fields = fields.split("|")
+    fields += [""] * (7 - len(fields))
+    return "|".join(["OBX", str(number), *fields, "", "", "F"])
