@@ -40,6 +40,25 @@ class PerformerAdmin(admin.ModelAdmin):
         return False  # its messages refer to it; untick "active" instead
 
 
+class NotYetSentFilter(admin.SimpleListFilter):
+    """On the order list: orders whose performer does not have them (or refused them)."""
+
+    title = "sent to the performer"
+    parameter_name = "sent"
+
+    def lookups(self, request, model_admin):
+        return [("not-yet", "Not yet sent"), ("refused", "Refused by the performer")]
+
+    def queryset(self, request, queryset):
+        states = {
+            "not-yet": OrderMessage.NOT_SENT,
+            "refused": {OrderMessage.State.REFUSED},
+        }.get(self.value())
+        if states is None:
+            return queryset
+        return queryset.filter(hl7_messages__state__in=states).distinct()
+
+
 class OrderMessageInline(admin.TabularInline):
     """On an order's page: what was sent to the performer, and what became of it."""
 

@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from audit import history
-from hl7v2.admin import OrderMessageInline
+from hl7v2.admin import NotYetSentFilter, OrderMessageInline
 
 from . import access, orders
 from .models import Answer, OrderAddendum, Patient, TestOrder, Visit
@@ -604,6 +604,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "abnormal",
         "priority",
         "test__kind",
+        NotYetSentFilter,
         ("ordered_by", admin.RelatedOnlyFieldListFilter),
         ("ordered_at", admin.DateFieldListFilter),
     ]

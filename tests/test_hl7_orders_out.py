@@ -344,3 +344,19 @@ def test_a_cancel_waits_while_its_order_is_still_being_sent(
     assert (cancel.state, cancel.attempts) == (State.QUEUED, 0)
     later = clock.now + datetime.timedelta(seconds=settings.HL7_ACK_TIMEOUT)
     assert later in set(DBTaskResult.objects.values_list("run_after", flat=True))
+
+
+def test_the_order_list_filters_the_orders_not_yet_sent(
+    visit, provider, provider_client, lab, django_capture_on_commit_callbacks
+):
+    performer = performer_at(closed_port())
+    with django_capture_on_commit_callbacks(execute=True):
+        unsent = place(visit, provider, "emg")
+    Performer.objects.filter(pk=performer.pk).update(port=lab.port)
+    with django_capture_on_commit_callbacks(execute=True):
+        place(visit, provider, "nerve-conduction-studies")
+
+    listed = provider_client.get("/admin/intake/testorder/", {"sent": "not-yet"})
+
+    assert [order.pk for order in listed.context["cl"].result_list] == [unsent.pk]
+    assert OrderMessage.objects.filter(state=State.ACCEPTED).count() == 1
