@@ -112,7 +112,7 @@ def order_message(*, order, performer, event, control_id):
 
 
 def _placer_number(element, order, performer):
-    element.ei_1 = ST(str(order.pk))
+    element.ei_1 = ST(order.placer_number)
     element.ei_2 = performer.sending_application
 
 

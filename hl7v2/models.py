@@ -101,6 +101,8 @@ class OrderMessage(models.Model):
 
     class Meta:
         ordering = ["order", "created_at", "id"]
+        verbose_name = "message to a performer"
+        verbose_name_plural = "messages to performers"
         indexes = [models.Index(fields=["state", "created_at"])]
 
     def __str__(self):
