@@ -360,3 +360,27 @@ def test_the_order_list_filters_the_orders_not_yet_sent(
 
     assert [order.pk for order in listed.context["cl"].result_list] == [unsent.pk]
     assert OrderMessage.objects.filter(state=State.ACCEPTED).count() == 1
+
+
+def test_the_providers_order_form_sends_what_it_places_to_the_performer(
+    provider_client, visit, lab, django_capture_on_commit_callbacks
+):
+    performer_at(lab.port)
+    emg = visit.condition.tests.get(slug="emg")
+    data = {
+        "form-TOTAL_FORMS": 1,
+        "form-INITIAL_FORMS": 0,
+        "form-0-include": "on",
+        "form-0-priority": "routine",
+        "form-0-reason": "Twitching",
+        "form-0-side": "right",
+        "form-0-limb": "arm",
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        provider_client.post(f"/staff/visits/{visit.pk}/orders/new/?test={emg.pk}", data)
+
+    [sent] = lab.received
+    order = TestOrder.objects.get()
+    assert segments(sent)["ORC"].orc_2.to_er7() == f"{order.pk}^CLINIC_INTAKE"
+    assert segments(sent)["OBR"].obr_15.to_er7() == "^^^arm&Arm&99CLN^R&Right&HL70495"
