@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "conditions",
+    "hl7v2",
     "intake",
 ]
 
@@ -329,6 +330,18 @@ if os.environ.get("TASKS_BACKEND") == "database":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 else:
     TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+# HL7 v2 orders and results (hl7v2): how long sending an order waits to connect and for
+# the performer's ACK, how many tries it makes (the wait between them doubling from
+# HL7_RETRY_SECONDS), and where `manage.py hl7_listener` listens for results.
+HL7_CONNECT_TIMEOUT = float(os.environ.get("HL7_CONNECT_TIMEOUT", "5"))
+HL7_ACK_TIMEOUT = float(os.environ.get("HL7_ACK_TIMEOUT", "30"))
+HL7_SEND_ATTEMPTS = int(os.environ.get("HL7_SEND_ATTEMPTS", "6"))
+HL7_RETRY_SECONDS = int(os.environ.get("HL7_RETRY_SECONDS", "60"))
+HL7_LISTENER_HOST = os.environ.get("HL7_LISTENER_HOST", "127.0.0.1")
+HL7_LISTENER_PORT = int(os.environ.get("HL7_LISTENER_PORT", "2575"))
+# A sender's connection that stays silent this long is closed (it reconnects to send more).
+HL7_LISTENER_IDLE_SECONDS = int(os.environ.get("HL7_LISTENER_IDLE_SECONDS", "300"))
 
 # Pre-visit links: the address patients are sent (never taken from a request's Host
 # header), and how long a link lasts at most.

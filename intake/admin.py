@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from audit import history
+from hl7v2.admin import NotYetSentFilter, OrderMessageInline
 
 from . import access, orders
 from .models import Answer, OrderAddendum, Patient, TestOrder, Visit
@@ -603,6 +604,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "abnormal",
         "priority",
         "test__kind",
+        NotYetSentFilter,
         ("ordered_by", admin.RelatedOnlyFieldListFilter),
         ("ordered_at", admin.DateFieldListFilter),
     ]
@@ -614,7 +616,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
     list_select_related = ["visit__patient", "ordered_by"]
     date_hierarchy = "ordered_at"
     show_full_result_count = False
-    inlines = [OrderAddendumInline]
+    inlines = [OrderAddendumInline, OrderMessageInline]
     actions = ["schedule_selected", "cancel_selected"]
     ORDER_FIELDS = [
         "visit_link",
@@ -639,6 +641,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "result_unit",
         "abnormal_flag",
         "resulted_by",
+        "result_from",
         "resulted_at",
     ]
     REVIEW_FIELDS = ["review_comment", "reviewed_by", "reviewed_at"]

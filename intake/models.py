@@ -771,6 +771,12 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     resulted_at = models.DateTimeField(null=True, blank=True)
+    result_from = models.CharField(
+        "result sent by",
+        max_length=100,
+        blank=True,
+        help_text="The outside performer whose system sent the result (HL7 v2).",
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -793,7 +799,10 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["resulted", "reviewed"])
-                | (Q(resulted_at__isnull=False) & Q(resulted_by__isnull=False)),
+                | (
+                    Q(resulted_at__isnull=False)
+                    & (Q(resulted_by__isnull=False) | ~Q(result_from=""))
+                ),
                 name="resulted_order_has_result_time",
             ),
             models.CheckConstraint(
@@ -826,6 +835,11 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
         return (
             OrderableTest.CodeSystem(self.test_code_system).label if self.test_code_system else ""
         )
+
+    @property
+    def placer_number(self):
+        """The number outside performers know the order by (ORC-2 in HL7 v2)."""
+        return str(self.pk)
 
     @property
     def awaits_result(self):

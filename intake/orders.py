@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audit import trail
 from audit.models import AuditEvent
+from hl7v2 import sending
 
 from .models import OrderAddendum, TestOrder, Visit
 
@@ -61,6 +62,7 @@ def place_order(
             )
         order.save_by(actor)
         _audit(AuditEvent.Action.CREATE, order, actor)
+        sending.order_placed(order)
     return order
 
 
@@ -85,14 +87,17 @@ def cancel_order(*, order, actor, reason):
     reason = " ".join(reason.split())
     if not reason:
         raise ValidationError("Give a reason for cancelling the order.")
-    return _transition(
-        order,
-        TestOrder.Status.CANCELLED,
-        actor,
-        cancelled_by=actor.user,
-        cancelled_at=timezone.now(),
-        cancel_reason=reason[:300],
-    )
+    with transaction.atomic():
+        order = _transition(
+            order,
+            TestOrder.Status.CANCELLED,
+            actor,
+            cancelled_by=actor.user,
+            cancelled_at=timezone.now(),
+            cancel_reason=reason[:300],
+        )
+        sending.order_cancelled(order)
+    return order
 
 
 def check_result(*, text, value, unit):
@@ -110,13 +115,23 @@ def check_result(*, text, value, unit):
         raise ValidationError(errors)
 
 
-def record_result(*, order, actor, text, value=None, unit="", abnormal=None, performed_on=None):
+def record_result(
+    *, order, actor, text, value=None, unit="", abnormal=None, performed_on=None, sent_by=""
+):
+    """Record the order's result, which then waits for the provider's review.
+
+    A result an outside performer's system sent (`sent_by`: the performer's name) may be
+    recorded by the interface that received it, acting on its own account
+    (`Actor.system`); a person recording a result must be a provider.
+    """
     check_result(text=text, value=value, unit=unit)
     text = text.strip()
     return _transition(
         order,
         TestOrder.Status.RESULTED,
         actor,
+        interface_may=bool(sent_by),
+        result_from=sent_by,
         result_text=text,
         result_value=value,
         result_unit=unit.strip(),
@@ -155,8 +170,9 @@ def add_addendum(*, order, actor, text):
     return addendum
 
 
-def _transition(order, status, actor, **fields):
-    _require_provider(actor)
+def _transition(order, status, actor, *, interface_may=False, **fields):
+    if not (interface_may and actor.user is None and not actor.is_patient):
+        _require_provider(actor)
     with transaction.atomic():
         order = (
             TestOrder.objects.select_for_update(of=("self",))

@@ -47,6 +47,13 @@ ROLE_PERMISSIONS = {
             "clinicalnote": ["view", "add", "change", "sign"],
             "noteaddendum": ["view", "add"],
         },
+        # What became of orders sent to performers, sending one again, and the results
+        # held for review (recording one on its order).
+        "hl7v2": {
+            "performer": ["view"],
+            "ordermessage": ["view", "change"],
+            "receivedmessage": ["view", "change"],
+        },
     },
     CONTENT_EDITOR: {
         "conditions": {
@@ -67,6 +74,8 @@ ROLE_PERMISSIONS = {
         # axes' failed sign-ins: seeing a lockout, and lifting it (deleting them).
         "axes": {"accessattempt": ["view", "delete"]},
         "intake": {"patient": ["unmerge"]},
+        # Where lab and imaging orders are sent (HL7 v2): hosts, ports, names.
+        "hl7v2": {"performer": ["view", "add", "change"]},
     },
 }
 

@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from audit import history
+from hl7v2.models import OrderMessage
 
 from . import access, links
 from .answers import IntakeConflict, save_answers
@@ -435,8 +436,8 @@ def visit_open(request, pk):
 @login_required
 def visit_detail(request, pk):
     """Queries: the visit with patient and condition, its answers with who answered, its
-    test orders with who ordered them, and the versions of all three with the users they
-    name: a fixed number however many rows there are."""
+    test orders with who ordered them and the messages sent to their performers, and the
+    versions of all three with the users they name: a fixed number however many rows."""
     visit = access.visit_for(request.actor, pk)
     answers = list(visit.answers.select_related("answered_by"))
     return render(
@@ -445,7 +446,9 @@ def visit_detail(request, pk):
         {
             "visit": visit,
             "answers": answers,
-            "orders": visit.test_orders.select_related("ordered_by"),
+            "orders": visit.test_orders.select_related("ordered_by").prefetch_related(
+                Prefetch("hl7_messages", OrderMessage.objects.select_related("performer"))
+            ),
             "link": visit.previsit_links.first(),
             "patient_answered": any(answer.source == Answer.Source.PATIENT for answer in answers),
             "record_history": history.changes(
