@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conditions', '0010_tests_marked_for_an_editors_check'),
-        ('intake', '0009_visit_content_version'),
+        ('conditions', '0011_scale_answer_type'),
+        ('intake', '0010_scale_answers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
