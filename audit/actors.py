@@ -40,6 +40,8 @@ class Actor:
     label: str = "system"
     address: str | None = None
     link_id: int | None = None
+    # What an API client's token allows, in place of a user's permissions.
+    granted: frozenset = frozenset()
 
     @classmethod
     def of_request(cls, request):
@@ -70,11 +72,18 @@ class Actor:
         """A command, task or interface acting on its own account."""
         return cls(label=name)
 
+    @classmethod
+    def api_client(cls, client, *, permissions, address=None):
+        """An outside system reading through the FHIR API with its token."""
+        return cls(label=client.actor_label, address=address, granted=frozenset(permissions))
+
     @property
     def is_patient(self):
         return self.link_id is not None
 
     def has_perm(self, permission):
+        if permission in self.granted:
+            return True
         return self.user is not None and self.user.has_perm(permission)
 
 

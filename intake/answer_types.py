@@ -2,7 +2,8 @@
 put in words, and what a red-flag rule tests in it; one class per type, registered by its
 key, as Django's model fields each know their own storage and display.
 
-Answers, their display and triage ask the answer's type instead of branching on it.
+Answers, their display, triage and the FHIR API ask the answer's type instead of branching
+on it.
 """
 
 from django.core.exceptions import ValidationError
@@ -27,9 +28,24 @@ def of(answer_or_question):
     return REGISTRY[answer_or_question.answer_type]
 
 
+UCUM = "http://unitsofmeasure.org"
+
+
 class AnswerType:
     key = None
     column = None  # the Answer column that holds a value of this type
+    fhir_type = None  # the FHIR Questionnaire item type a question of this type is
+    fhir_value = None  # the QuestionnaireResponse answer's value[x] for a plain value
+    repeats = False  # whether the answer may hold several values
+
+    def fhir_options(self, question):
+        """The question's answer options as FHIR `answerOption`s."""
+        return []
+
+    def fhir_answers(self, answer):
+        """The answer as FHIR QuestionnaireResponse `answer`s ([] when blank)."""
+        value = self.value(answer)
+        return [] if value in (None, "") else [{self.fhir_value: value}]
 
     def to_columns(self, question, value):
         """{column: value} for a value given (never empty) to this question."""
@@ -57,6 +73,10 @@ class AnswerType:
 class DateAnswer(AnswerType):
     key = Types.DATE
     column = "value_date"
+    fhir_type = "date"
+
+    def fhir_answers(self, answer):
+        return [{"valueDate": answer.value_date.isoformat()}] if answer.value_date else []
 
     def display(self, answer):
         return date_format(answer.value_date) if answer.value_date else ""
@@ -68,6 +88,23 @@ class DateAnswer(AnswerType):
 @register
 class DurationAnswer(AnswerType):
     key = Types.DURATION
+    fhir_type = "quantity"
+    # The units the form offers, as UCUM codes.
+    UCUM_UNITS = {"seconds": "s", "minutes": "min", "hours": "h", "days": "d"}
+
+    def fhir_answers(self, answer):
+        if answer.value_number is None:
+            return []
+        return [
+            {
+                "valueQuantity": {
+                    "value": float(answer.value_number),
+                    "unit": answer.value_unit,
+                    "system": UCUM,
+                    "code": self.UCUM_UNITS[answer.value_unit],
+                }
+            }
+        ]
 
     def to_columns(self, question, value):
         amount, unit = value
@@ -93,6 +130,8 @@ class DurationAnswer(AnswerType):
 class YesNoAnswer(AnswerType):
     key = Types.YES_NO
     column = "value_bool"
+    fhir_type = "boolean"
+    fhir_value = "valueBoolean"
 
     def to_columns(self, question, value):
         return {"value_bool": bool(value)}
@@ -108,12 +147,27 @@ class YesNoAnswer(AnswerType):
 class FreeTextAnswer(AnswerType):
     key = Types.FREE_TEXT
     column = "value_text"
+    fhir_type = "text"
+    fhir_value = "valueString"
 
 
 class ChoicesAnswer(AnswerType):
     """Chosen values kept with their labels as the patient saw them."""
 
     column = "value_choices"
+    fhir_type = "choice"
+
+    def fhir_options(self, question):
+        return [
+            {"valueCoding": {"code": value, "display": label}}
+            for value, label in question.choice_list
+        ]
+
+    def fhir_answers(self, answer):
+        return [
+            {"valueCoding": {"code": choice["value"], "display": choice["label"]}}
+            for choice in answer.value_choices
+        ]
 
     def to_columns(self, question, value):
         labels = dict(question.choice_list)
@@ -137,6 +191,7 @@ class ChoicesAnswer(AnswerType):
 @register
 class MultipleChoiceAnswer(ChoicesAnswer):
     key = Types.MULTIPLE_CHOICE
+    repeats = True
 
 
 @register
@@ -155,6 +210,13 @@ class FrequencyAnswer(SingleChoiceAnswer):
 @register
 class BodySitesAnswer(ChoicesAnswer):
     key = Types.BODY_SITES
+    repeats = True
+
+    def fhir_options(self, question):
+        return [
+            {"valueCoding": {"code": value, "display": label}}
+            for value, label in body_sites.LABELS.items()
+        ]
 
     def to_columns(self, question, value):
         return {

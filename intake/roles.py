@@ -67,6 +67,8 @@ ROLE_PERMISSIONS = {
         # axes' failed sign-ins: seeing a lockout, and lifting it (deleting them).
         "axes": {"accessattempt": ["view", "delete"]},
         "intake": {"patient": ["unmerge"]},
+        # Outside systems' read-only tokens for the FHIR API (interop.clients).
+        "interop": {"apiclient": ["view", "add", "change"]},
     },
 }
 

@@ -1,0 +1,262 @@
+"""The FHIR R4 API at /fhir/: the CapabilityStatement, reads by id and searches, for
+staff sessions and API clients' bearer tokens, every answer application/fhir+json.
+
+Every read of patient data goes through intake.access (the role check and the audit
+event), every refusal is an audit event, and every failure is an OperationOutcome: 400
+for a search it cannot run, 401 without valid credentials, 403 for a role without
+access, 404 for an unknown id or type, 405 for anything but reading.
+"""
+
+import functools
+import json
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from audit import trail
+from audit.actors import Actor, client_address
+from audit.models import AuditEvent
+from conditions.models import Condition, ConditionVersion
+from intake import access
+from intake.models import Answer, Visit
+from signin.second_factor import must_use_second_factor
+
+from . import resources, search
+from .clients import READ_PERMISSIONS, client_for_token
+
+FHIR_JSON = "application/fhir+json"
+
+
+def fhir_response(resource, status=200, **headers):
+    response = HttpResponse(
+        json.dumps(resource), status=status, content_type=f"{FHIR_JSON}; charset=utf-8"
+    )
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def outcome(status, code, text, **headers):
+    """An OperationOutcome with one issue, as the answer to a failed request."""
+    issue = {"severity": "error", "code": code, "diagnostics": text}
+    return fhir_response(
+        {"resourceType": "OperationOutcome", "issue": [issue]}, status=status, **headers
+    )
+
+
+class NotAuthenticated(Exception):
+    pass
+
+
+def _actor(request):
+    """Who is asking: an API client by its bearer token, or a signed-in staff member who
+    has passed the second factor where their role needs it."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        client = client_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if client is None:
+            raise NotAuthenticated("The token is unknown, expired or revoked.")
+        return Actor.api_client(
+            client, permissions=READ_PERMISSIONS, address=client_address(request)
+        )
+    user = request.user
+    if not user.is_authenticated:
+        raise NotAuthenticated("Sign in, or send an API client's token as Authorization: Bearer.")
+    if must_use_second_factor(user) and not user.is_verified():
+        raise NotAuthenticated("Sign in with your authenticator app's code first.")
+    return request.actor
+
+
+def fhir_endpoint(view, *, allowed=("GET", "HEAD")):
+    """Authenticates the caller and turns every refusal or failure into an
+    OperationOutcome. Only GET (and HEAD) read; `_search` takes POST too."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method not in allowed:
+            return outcome(405, "not-supported", "This API only reads.", Allow=", ".join(allowed))
+        try:
+            actor = _actor(request)
+        except NotAuthenticated as error:
+            trail.record(
+                action=AuditEvent.Action.DENY,
+                record_type="fhir",
+                actor=request.actor,
+                page=request.resolver_match.view_name,
+            )
+            return outcome(401, "login", str(error), **{"WWW-Authenticate": "Bearer"})
+        try:
+            return fhir_response(view(request, actor, *args, **kwargs))
+        except search.SearchError as error:
+            return outcome(400, "invalid", str(error))
+        except Http404:
+            return outcome(404, "not-found", "There is no such resource here.")
+        except PermissionDenied as error:
+            trail.record(
+                action=AuditEvent.Action.DENY,
+                record=getattr(error, "record", None),
+                record_type="fhir",
+                patient_id=getattr(error, "patient_id", None),
+                actor=actor,
+                page=request.resolver_match.view_name,
+            )
+            return outcome(403, "forbidden", "Your role does not give access to this record.")
+
+    return wrapper
+
+
+def _digits(pk):
+    if not pk.isdigit():
+        raise Http404
+    return int(pk)
+
+
+def _order_with_result(actor, pk):
+    order = access.order_for(actor, _digits(pk))
+    if not order.has_result:
+        raise Http404
+    return order
+
+
+def _questionnaire_response(actor, pk):
+    visit = access.visit_for(actor, _digits(pk), permission="intake.view_answer")
+    if visit.content_version_id is None:
+        raise Http404
+    visit = (
+        Visit.objects.select_related("content_version__condition")
+        .prefetch_related(Prefetch("answers", Answer.objects.order_by("position", "id")))
+        .get(pk=visit.pk)
+    )
+    return resources.questionnaire_response(visit)
+
+
+def _service_request(actor, pk):
+    order = access.order_for(actor, _digits(pk))
+    return resources.service_request(
+        order, flags=resources.flags_behind(order, order.visit.red_flag_rules())
+    )
+
+
+def questionnaire_versions():
+    """The revisions a Questionnaire is served for: the one published now, and every
+    one a visit was opened with."""
+    published = Condition.objects.filter(published_version__isnull=False)
+    return ConditionVersion.objects.filter(
+        Q(pk__in=published.values("published_version")) | Q(visits__isnull=False)
+    ).distinct()
+
+
+def _questionnaire(actor, pk):
+    """Content, not patient data: any authenticated caller reads it, unaudited."""
+    version = get_object_or_404(
+        questionnaire_versions().select_related("condition"), pk=_digits(pk)
+    )
+    return resources.questionnaire(version)
+
+
+def _audit_event(actor, pk):
+    event = get_object_or_404(AuditEvent, pk=_digits(pk))
+    access.read(actor, event, patient_id=event.patient_id, permissions=["audit.view_auditevent"])
+    return resources.audit_event(event)
+
+
+READS = {
+    "Patient": lambda actor, pk: resources.patient(access.patient_for(actor, _digits(pk))),
+    "Encounter": lambda actor, pk: resources.encounter(access.visit_for(actor, _digits(pk))),
+    "Questionnaire": _questionnaire,
+    "QuestionnaireResponse": _questionnaire_response,
+    "ServiceRequest": _service_request,
+    "Observation": lambda actor, pk: resources.observation(_order_with_result(actor, pk)),
+    "DiagnosticReport": lambda actor, pk: resources.diagnostic_report(
+        _order_with_result(actor, pk)
+    ),
+    "AuditEvent": _audit_event,
+}
+
+
+@fhir_endpoint
+def read(request, actor, resource_type, pk):
+    if resource_type not in READS:
+        raise Http404
+    return READS[resource_type](actor, pk)
+
+
+def _search(request, actor, resource_type, params):
+    if resource_type not in search.SEARCHES:
+        if resource_type in READS:
+            raise search.SearchError(f"{resource_type} is read by id here, not searched.")
+        raise Http404
+    return search.run(search.SEARCHES[resource_type], actor=actor, params=params)
+
+
+@fhir_endpoint
+def search_by_get(request, actor, resource_type):
+    return _search(request, actor, resource_type, request.GET)
+
+
+# A search by POST reads only, and lets a client keep search values (a record number)
+# out of addresses and their logs.
+@csrf_exempt
+@functools.partial(fhir_endpoint, allowed=("POST",))
+def search_by_post(request, actor, resource_type):
+    return _search(request, actor, resource_type, request.POST)
+
+
+def metadata(request):
+    """The CapabilityStatement: what this server reads and searches. Open to anyone."""
+    if request.method not in ("GET", "HEAD"):
+        return outcome(405, "not-supported", "This API only reads.", Allow="GET, HEAD")
+    return fhir_response(capability_statement())
+
+
+def capability_statement():
+    def described(resource_type):
+        entry = {"type": resource_type, "interaction": [{"code": "read"}]}
+        if found := search.SEARCHES.get(resource_type):
+            entry["interaction"].append({"code": "search-type"})
+            entry["searchParam"] = [
+                {"name": name, "type": SEARCH_PARAM_TYPES[name]}
+                for name in (*found.params, "_lastUpdated")
+            ]
+        return entry
+
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": timezone.now().date().isoformat(),
+        "kind": "instance",
+        "software": {"name": "Clinic intake"},
+        "implementation": {"description": "Clinic intake FHIR API", "url": settings.FHIR_BASE_URL},
+        "fhirVersion": "4.0.1",
+        "format": [FHIR_JSON],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "description": "A staff session, or an API client's token (read-only, "
+                    "expiring, revocable; created by a clinic administrator) sent as "
+                    "Authorization: Bearer. Every read of patient data is audited."
+                },
+                "resource": [described(resource_type) for resource_type in READS],
+            }
+        ],
+    }
+
+
+SEARCH_PARAM_TYPES = {
+    "identifier": "token",
+    "patient": "reference",
+    "encounter": "reference",
+    "status": "token",
+    "_lastUpdated": "date",
+}
+
+
+def unknown(request, rest=""):
+    return outcome(404, "not-found", "There is no such resource type or operation here.")
