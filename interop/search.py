@@ -100,6 +100,7 @@ class Search:
     permission = None
     updated_field = "updated_at"
     params = ()
+    required = None  # a parameter the search cannot do without
 
     def records(self):
         raise NotImplementedError
@@ -304,8 +305,8 @@ def run(search_class, *, actor, params):
             f"{search.resource_type} cannot be searched by {', '.join(sorted(unknown))}; it "
             f"takes {', '.join(sorted(set(search.params) | COMMON - {'_cursor'}))}."
         )
-    if (required := getattr(search, "required", None)) and required not in params:
-        raise SearchError(f"Searching {search.resource_type} needs {required}.")
+    if search.required and search.required not in params:
+        raise SearchError(f"Searching {search.resource_type} needs {search.required}.")
     if "_format" in params and _one(params, "_format") not in JSON_FORMATS:
         raise SearchError("This server answers in JSON only.")
     count, sort = _count(params), _sort(params)
