@@ -47,6 +47,21 @@ class AnswerType:
         value = self.value(answer)
         return [] if value in (None, "") else [{self.fhir_value: value}]
 
+    def form_data(self, fhir_answers):
+        """FHIR `answer`s given to a question of this type, as the intake form's fields
+        ({suffix of the field name: value}) would receive them typed in, so the form
+        checks them as it checks anyone's. ValueError if they are not of this type."""
+        return {"": self._single(fhir_answers, self.fhir_value)}
+
+    @staticmethod
+    def _single(fhir_answers, key):
+        if len(fhir_answers) != 1:
+            raise ValueError("Give one answer.")
+        (answer,) = fhir_answers
+        if set(answer) != {key}:
+            raise ValueError(f"Answer with {key}.")
+        return answer[key]
+
     def to_columns(self, question, value):
         """{column: value} for a value given (never empty) to this question."""
         return {self.column: value}
@@ -74,6 +89,8 @@ class DateAnswer(AnswerType):
     key = Types.DATE
     column = "value_date"
     fhir_type = "date"
+
+    fhir_value = "valueDate"
 
     def fhir_answers(self, answer):
         return [{"valueDate": answer.value_date.isoformat()}] if answer.value_date else []
@@ -106,6 +123,13 @@ class DurationAnswer(AnswerType):
             }
         ]
 
+    def form_data(self, fhir_answers):
+        quantity = self._single(fhir_answers, "valueQuantity")
+        units = {code: unit for unit, code in self.UCUM_UNITS.items()}
+        if not isinstance(quantity, dict) or quantity.get("code") not in units:
+            raise ValueError(f"Give the unit as a UCUM code: {', '.join(units)}.")
+        return {"_amount": str(quantity.get("value", "")), "_unit": units[quantity["code"]]}
+
     def to_columns(self, question, value):
         amount, unit = value
         return {"value_number": amount, "value_unit": unit}
@@ -132,6 +156,12 @@ class YesNoAnswer(AnswerType):
     column = "value_bool"
     fhir_type = "boolean"
     fhir_value = "valueBoolean"
+
+    def form_data(self, fhir_answers):
+        value = self._single(fhir_answers, self.fhir_value)
+        if not isinstance(value, bool):
+            raise ValueError("Answer with valueBoolean true or false.")
+        return {"": "yes" if value else "no"}
 
     def to_columns(self, question, value):
         return {"value_bool": bool(value)}
@@ -168,6 +198,17 @@ class ChoicesAnswer(AnswerType):
             {"valueCoding": {"code": choice["value"], "display": choice["label"]}}
             for choice in answer.value_choices
         ]
+
+    def form_data(self, fhir_answers):
+        if not self.repeats and len(fhir_answers) > 1:
+            raise ValueError("Give one answer.")
+        codes = []
+        for answer in fhir_answers:
+            coding = answer.get("valueCoding") if set(answer) == {"valueCoding"} else None
+            if not isinstance(coding, dict) or not isinstance(coding.get("code"), str):
+                raise ValueError("Answer with valueCoding and one of the options' codes.")
+            codes.append(coding["code"])
+        return {"": codes if self.repeats else codes[0]}
 
     def to_columns(self, question, value):
         labels = dict(question.choice_list)

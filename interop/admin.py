@@ -13,7 +13,7 @@ from .models import ApiClient
 class NewApiClientForm(forms.ModelForm):
     class Meta:
         model = ApiClient
-        fields = ["name", "expires_at"]
+        fields = ["name", "expires_at", "submits_answers"]
 
     def clean_expires_at(self):
         expires_at = self.cleaned_data["expires_at"]
@@ -39,7 +39,7 @@ class RevokeApiClientForm(forms.ModelForm):
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
-    list_display = ["name", "token_hint", "created_at", "expires_at", "state"]
+    list_display = ["name", "token_hint", "submits_answers", "created_at", "expires_at", "state"]
     search_fields = ["name", "token_hint"]
     readonly_fields = [
         "name",
@@ -47,6 +47,7 @@ class ApiClientAdmin(admin.ModelAdmin):
         "created_at",
         "created_by",
         "expires_at",
+        "submits_answers",
         "revoked_at",
         "revoked_by",
         "revoke_reason",
@@ -66,12 +67,15 @@ class ApiClientAdmin(admin.ModelAdmin):
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
-        return [*self.readonly_fields, "revoke"] if obj else ["name", "expires_at"]
+        return [*self.readonly_fields, "revoke"] if obj else NewApiClientForm.Meta.fields
 
     def save_model(self, request, obj, form, change):
         if not change:
             client, token = create_api_client(
-                name=obj.name, expires_at=obj.expires_at, actor=request.actor
+                name=obj.name,
+                expires_at=obj.expires_at,
+                submits_answers=obj.submits_answers,
+                actor=request.actor,
             )
             obj.pk = client.pk
             request.new_api_token = token

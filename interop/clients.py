@@ -16,13 +16,15 @@ from audit.models import AuditEvent
 
 from .models import ApiClient, token_hash
 
-# A token reads what the FHIR API serves of patients' records, and changes nothing.
+# A token reads what the FHIR API serves of patients' records; one that submits answers
+# may also send a visit's intake answers, and change nothing else.
 READ_PERMISSIONS = [
     "intake.view_patient",
     "intake.view_visit",
     "intake.view_answer",
     "intake.view_testorder",
 ]
+SUBMIT_PERMISSIONS = ["intake.change_answer"]
 LONGEST_LIFE = datetime.timedelta(days=366)
 TOKEN_PREFIX = "cit_"  # noqa: S105 (a marker that says what the token is, not a secret)
 
@@ -43,7 +45,12 @@ def check_expiry(expires_at):
         )
 
 
-def create_api_client(*, name, expires_at, actor):
+def permissions_of(client):
+    """What the client's token allows."""
+    return READ_PERMISSIONS + (SUBMIT_PERMISSIONS if client.submits_answers else [])
+
+
+def create_api_client(*, name, expires_at, actor, submits_answers=False):
     """A new client and its token; the token exists only in the return value."""
     _require_manager(actor)
     check_expiry(expires_at)
@@ -56,6 +63,7 @@ def create_api_client(*, name, expires_at, actor):
         created_by=actor.user,
         created_at=now,
         expires_at=expires_at,
+        submits_answers=submits_answers,
     )
     client.full_clean()
     with transaction.atomic():

@@ -35,6 +35,12 @@ class ApiClient(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
     )
     expires_at = models.DateTimeField(help_text="The token stops working then.")
+    submits_answers = models.BooleanField(
+        "may send intake answers",
+        default=False,
+        help_text="Besides reading, the client (a kiosk, a patient app) may send a visit's "
+        "answers as a QuestionnaireResponse.",
+    )
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -230,7 +230,8 @@ def questionnaire_response(visit):
     return {
         "resourceType": "QuestionnaireResponse",
         "id": str(visit.pk),
-        "meta": _meta(visit.updated_at),
+        # The intake's version: a client sends it back (If-Match) with changed answers.
+        "meta": {"versionId": str(visit.intake_version), **_meta(visit.updated_at)},
         "questionnaire": questionnaire_canonical(visit.content_version),
         "status": questionnaire_response_status(visit, answers),
         "subject": _reference("Patient", visit.patient_id),

@@ -10,6 +10,6 @@ urlpatterns = [
     path("metadata", views.metadata, name="metadata"),
     path("<str:resource_type>/_search", views.search_by_post, name="search-post"),
     path("<str:resource_type>/<str:pk>", views.read, name="read"),
-    path("<str:resource_type>", views.search_by_get, name="search"),
+    path("<str:resource_type>", views.resource_type_view, name="type"),
     re_path(r"^(?P<rest>.*)$", views.unknown, name="unknown"),
 ]

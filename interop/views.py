@@ -9,9 +9,10 @@ access, 404 for an unknown id or type, 405 for anything but reading.
 
 import functools
 import json
+import re
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -23,11 +24,17 @@ from audit.actors import Actor, client_address
 from audit.models import AuditEvent
 from conditions.models import Condition, ConditionVersion
 from intake import access
+from intake.answers import IntakeConflict
 from intake.models import Answer, Visit
 from signin.second_factor import must_use_second_factor
 
 from . import resources, search
-from .clients import READ_PERMISSIONS, client_for_token
+from .clients import client_for_token, permissions_of
+from .questionnaire_responses import (
+    ResponseRejected,
+    encounter_id,
+    receive_questionnaire_response,
+)
 
 FHIR_JSON = "application/fhir+json"
 
@@ -43,14 +50,43 @@ def fhir_response(resource, status=200, **headers):
 
 def outcome(status, code, text, **headers):
     """An OperationOutcome with one issue, as the answer to a failed request."""
-    issue = {"severity": "error", "code": code, "diagnostics": text}
+    return issues_outcome(status, code, [(None, text)], **headers)
+
+
+def issues_outcome(status, code, issues, **headers):
+    """An OperationOutcome with an issue per (linkId or None, message)."""
     return fhir_response(
-        {"resourceType": "OperationOutcome", "issue": [issue]}, status=status, **headers
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "error",
+                    "code": code,
+                    "diagnostics": text,
+                    **({"expression": [f"item.where(linkId='{key}')"]} if key else {}),
+                }
+                for key, text in issues
+            ],
+        },
+        status=status,
+        **headers,
     )
 
 
 class NotAuthenticated(Exception):
     pass
+
+
+class BadRequest(Exception):
+    """A request the API cannot read; the message says what to change."""
+
+
+class Refused(Exception):
+    """A request the API understands and will not carry out as sent."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status, self.code = status, code
 
 
 def _actor(request):
@@ -63,7 +99,7 @@ def _actor(request):
         if client is None:
             raise NotAuthenticated("The token is unknown, expired or revoked.")
         return Actor.api_client(
-            client, permissions=READ_PERMISSIONS, address=client_address(request)
+            client, permissions=permissions_of(client), address=client_address(request)
         )
     user = request.user
     if not user.is_authenticated:
@@ -92,9 +128,13 @@ def fhir_endpoint(view, *, allowed=("GET", "HEAD")):
             )
             return outcome(401, "login", str(error), **{"WWW-Authenticate": "Bearer"})
         try:
-            return fhir_response(view(request, actor, *args, **kwargs))
-        except search.SearchError as error:
+            result = view(request, actor, *args, **kwargs)
+        except (search.SearchError, BadRequest) as error:
             return outcome(400, "invalid", str(error))
+        except ResponseRejected as error:
+            return issues_outcome(422, "invalid", error.issues)
+        except Refused as error:
+            return outcome(error.status, error.code, str(error))
         except Http404:
             return outcome(404, "not-found", "There is no such resource here.")
         except PermissionDenied as error:
@@ -107,6 +147,12 @@ def fhir_endpoint(view, *, allowed=("GET", "HEAD")):
                 page=request.resolver_match.view_name,
             )
             return outcome(403, "forbidden", "Your role does not give access to this record.")
+        if isinstance(result, HttpResponse):
+            return result
+        headers = {}
+        if version := result.get("meta", {}).get("versionId"):
+            headers["ETag"] = f'W/"{version}"'
+        return fhir_response(result, **headers)
 
     return wrapper
 
@@ -128,10 +174,15 @@ def _questionnaire_response(actor, pk):
     visit = access.visit_for(actor, _digits(pk), permission="intake.view_answer")
     if visit.content_version_id is None:
         raise Http404
+    return _response_of(visit.pk)
+
+
+def _response_of(visit_pk):
+    """The visit's answers as a QuestionnaireResponse (the caller has checked access)."""
     visit = (
         Visit.objects.select_related("content_version__condition")
         .prefetch_related(Prefetch("answers", Answer.objects.order_by("position", "id")))
-        .get(pk=visit.pk)
+        .get(pk=visit_pk)
     )
     return resources.questionnaire_response(visit)
 
@@ -195,9 +246,70 @@ def _search(request, actor, resource_type, params):
     return search.run(search.SEARCHES[resource_type], actor=actor, params=params)
 
 
-@fhir_endpoint
-def search_by_get(request, actor, resource_type):
-    return _search(request, actor, resource_type, request.GET)
+# Only an API client's token sends answers here (staff use the intake form), so no
+# cookie can carry a request from another site: CSRF does not apply.
+@csrf_exempt
+@functools.partial(fhir_endpoint, allowed=("GET", "HEAD", "POST"))
+def resource_type_view(request, actor, resource_type):
+    """A search (GET), or a QuestionnaireResponse received (POST)."""
+    if request.method != "POST":
+        return _search(request, actor, resource_type, request.GET)
+    if resource_type != "QuestionnaireResponse":
+        raise Refused(405, "not-supported", f"{resource_type} is read here, not created.")
+    return _receive(request, actor)
+
+
+IF_MATCH = re.compile(r'^W/"(\d+)"$')
+
+
+def _expected_version(request, visit):
+    """The intake version the client last read (If-Match); a visit never answered
+    takes answers without one."""
+    if_match = request.headers.get("If-Match")
+    if if_match is None:
+        if visit.intake_version == 0:
+            return 0
+        raise Refused(
+            412,
+            "conflict",
+            "This visit has answers already: read its QuestionnaireResponse and send its "
+            'version as If-Match: W/"<versionId>".',
+        )
+    if not (match := IF_MATCH.match(if_match.strip())):
+        raise BadRequest('If-Match must be W/"<versionId>" of the QuestionnaireResponse.')
+    return int(match[1])
+
+
+def _receive(request, actor):
+    """A visit's answers sent as a QuestionnaireResponse: saved as the intake form saves
+    them, then the response as saved (201)."""
+    if "Authorization" not in request.headers:
+        raise Refused(403, "forbidden", "Answers come from API clients; staff use the intake form.")
+    if request.content_type not in ("application/fhir+json", "application/json"):
+        raise Refused(415, "not-supported", "Send the resource as application/fhir+json.")
+    try:
+        document = json.loads(request.body)
+    except ValueError as error:
+        raise BadRequest("The body is not JSON.") from error
+    visit = access.visit_for(actor, encounter_id(document), permission="intake.change_answer")
+    try:
+        receive_questionnaire_response(
+            visit=visit,
+            document=document,
+            expected_version=_expected_version(request, visit),
+            actor=actor,
+        )
+    except IntakeConflict as error:
+        raise Refused(409, "conflict", error.messages[0]) from error
+    except ValidationError as error:
+        raise ResponseRejected([(None, message) for message in error.messages]) from error
+    resource = _response_of(visit.pk)
+    return fhir_response(
+        resource,
+        status=201,
+        Location=f"{settings.FHIR_BASE_URL}/QuestionnaireResponse/{visit.pk}",
+        ETag=f'W/"{resource["meta"]["versionId"]}"',
+    )
 
 
 # A search by POST reads only, and lets a client keep search values (a record number)
@@ -218,6 +330,8 @@ def metadata(request):
 def capability_statement():
     def described(resource_type):
         entry = {"type": resource_type, "interaction": [{"code": "read"}]}
+        if resource_type == "QuestionnaireResponse":
+            entry["interaction"].append({"code": "create"})
         if found := search.SEARCHES.get(resource_type):
             entry["interaction"].append({"code": "search-type"})
             entry["searchParam"] = [

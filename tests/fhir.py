@@ -30,6 +30,17 @@ class FhirClient:
         response = self.client.post(f"/fhir/{resource_type}/_search", params, headers=self.headers)
         return self._read(response)
 
+    def create(self, resource_type, resource, *, if_match=None, body=None):
+        """POST a resource (or a raw `body`) as application/fhir+json."""
+        headers = {**self.headers, **({"If-Match": if_match} if if_match else {})}
+        response = self.client.post(
+            f"/fhir/{resource_type}",
+            body if body is not None else json.dumps(resource),
+            content_type="application/fhir+json",
+            headers=headers,
+        )
+        return self._read(response)
+
     def follow(self, url):
         """A Bundle's link, as the server wrote it (absolute)."""
         path = url.split("/fhir/", 1)[1]
@@ -54,3 +65,14 @@ def link(bundle, relation):
 def issue_text(response):
     assert response.resource["resourceType"] == "OperationOutcome"
     return response.resource["issue"][0]["diagnostics"]
+
+
+def issues_by_item(response):
+    """{linkId (None for the whole resource): [messages]} of an OperationOutcome."""
+    assert response.resource["resourceType"] == "OperationOutcome"
+    found = {}
+    for issue in response.resource["issue"]:
+        expression = issue.get("expression", [None])[0]
+        key = expression.split("'")[1] if expression else None
+        found.setdefault(key, []).append(issue["diagnostics"])
+    return found
