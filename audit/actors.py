@@ -42,6 +42,8 @@ class Actor:
     link_id: int | None = None
     # What an API client's token allows, in place of a user's permissions.
     granted: frozenset = frozenset()
+    # An API client the patient answers through (a kiosk, a patient app).
+    answers_as_patient: bool = False
 
     @classmethod
     def of_request(cls, request):
@@ -74,12 +76,18 @@ class Actor:
 
     @classmethod
     def api_client(cls, client, *, permissions, address=None):
-        """An outside system reading through the FHIR API with its token."""
-        return cls(label=client.actor_label, address=address, granted=frozenset(permissions))
+        """An outside system using the FHIR API with its token; the answers one sends
+        are the patient's own."""
+        return cls(
+            label=client.actor_label,
+            address=address,
+            granted=frozenset(permissions),
+            answers_as_patient=client.submits_answers,
+        )
 
     @property
     def is_patient(self):
-        return self.link_id is not None
+        return self.link_id is not None or self.answers_as_patient
 
     def has_perm(self, permission):
         if permission in self.granted:

@@ -104,6 +104,8 @@ def test_a_response_becomes_the_visits_answers_and_red_flags(
         flag["message"] for flag in flagged_visit.red_flags
     ]
     assert {answer.question_key for answer in visit.answers.all()} == set(ANSWERS)
+    # A kiosk or a patient's app: the patient answered.
+    assert {answer.source for answer in visit.answers.all()} == {"patient"}
     submitted = AuditEvent.objects.filter(action="submit", record_type="intake.visit").latest("pk")
     assert submitted.actor_label.startswith("API client")
     # What the client gets back is what a read gives.
