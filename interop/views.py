@@ -1,10 +1,13 @@
 """The FHIR R4 API at /fhir/: the CapabilityStatement, reads by id and searches, for
-staff sessions and API clients' bearer tokens, every answer application/fhir+json.
+staff sessions and API clients' bearer tokens, and QuestionnaireResponses received from
+API clients; every answer application/fhir+json.
 
 Every read of patient data goes through intake.access (the role check and the audit
 event), every refusal is an audit event, and every failure is an OperationOutcome: 400
-for a search it cannot run, 401 without valid credentials, 403 for a role without
-access, 404 for an unknown id or type, 405 for anything but reading.
+for a request it cannot read (a search it cannot run), 401 without valid credentials,
+403 for a role without access, 404 for an unknown id or type, 405 for a method the
+address does not take, and for answers received 409 (saved by someone else since), 412
+(no If-Match where needed), 415 and 422 (items that do not fit the questions).
 """
 
 import functools
@@ -74,7 +77,7 @@ def issues_outcome(status, code, issues, **headers):
 
 
 class NotAuthenticated(Exception):
-    pass
+    """No credentials, or ones that do not hold (a 401)."""
 
 
 class BadRequest(Exception):
@@ -111,12 +114,17 @@ def _actor(request):
 
 def fhir_endpoint(view, *, allowed=("GET", "HEAD")):
     """Authenticates the caller and turns every refusal or failure into an
-    OperationOutcome. Only GET (and HEAD) read; `_search` takes POST too."""
+    OperationOutcome; `allowed`: the methods the address takes."""
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method not in allowed:
-            return outcome(405, "not-supported", "This API only reads.", Allow=", ".join(allowed))
+            return outcome(
+                405,
+                "not-supported",
+                f"This address takes {', '.join(allowed)}.",
+                Allow=", ".join(allowed),
+            )
         try:
             actor = _actor(request)
         except NotAuthenticated as error:
