@@ -40,6 +40,10 @@ class Actor:
     label: str = "system"
     address: str | None = None
     link_id: int | None = None
+    # What an API client's token allows, in place of a user's permissions.
+    granted: frozenset = frozenset()
+    # An API client the patient answers through (a kiosk, a patient app).
+    answers_as_patient: bool = False
 
     @classmethod
     def of_request(cls, request):
@@ -70,11 +74,24 @@ class Actor:
         """A command, task or interface acting on its own account."""
         return cls(label=name)
 
+    @classmethod
+    def api_client(cls, client, *, permissions, address=None):
+        """An outside system using the FHIR API with its token; the answers one sends
+        are the patient's own."""
+        return cls(
+            label=client.actor_label,
+            address=address,
+            granted=frozenset(permissions),
+            answers_as_patient=client.submits_answers,
+        )
+
     @property
     def is_patient(self):
-        return self.link_id is not None
+        return self.link_id is not None or self.answers_as_patient
 
     def has_perm(self, permission):
+        if permission in self.granted:
+            return True
         return self.user is not None and self.user.has_perm(permission)
 
 

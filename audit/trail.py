@@ -33,3 +33,20 @@ def record_listing(*, record_type, patient_ids, actor):
         )
         for patient_id in sorted(set(patient_ids))
     )
+
+
+def record_search_page(*, record_type, ids_by_patient, actor, **detail):
+    """One event per patient for one page of search results, naming the records of theirs
+    it returned, in one query: a search page across patients stays on each one's trail."""
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=actor.user,
+            actor_label=actor.label,
+            action=AuditEvent.Action.LIST,
+            record_type=record_type._meta.label_lower,
+            patient_id=patient_id,
+            remote_addr=actor.address,
+            detail={**detail, "ids": sorted(ids)},
+        )
+        for patient_id, ids in sorted(ids_by_patient.items())
+    )

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "audit",
     "conditions",
     "hl7v2",
+    "interop",
     "intake",
 ]
 
@@ -348,6 +349,12 @@ HL7_LISTENER_IDLE_SECONDS = int(os.environ.get("HL7_LISTENER_IDLE_SECONDS", "300
 PREVISIT_BASE_URL = os.environ.get("PREVISIT_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # The address staff password reset links start with (default: the same as patients').
 STAFF_BASE_URL = os.environ.get("STAFF_BASE_URL", PREVISIT_BASE_URL).rstrip("/")
+# The FHIR API (interop): the address its links and references start with (never taken
+# from a request), and the identifier system its Patient resources give record numbers.
+FHIR_BASE_URL = os.environ.get("FHIR_BASE_URL", f"{STAFF_BASE_URL}/fhir").rstrip("/")
+FHIR_RECORD_NUMBER_SYSTEM = os.environ.get(
+    "FHIR_RECORD_NUMBER_SYSTEM", f"{STAFF_BASE_URL}/record-number"
+)
 PREVISIT_LINK_DAYS = int(os.environ.get("PREVISIT_LINK_DAYS", "7"))
 # Failed link or date-of-birth tries one client address may make in a window.
 PREVISIT_MAX_FAILURES = int(os.environ.get("PREVISIT_MAX_FAILURES", "20"))

@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("signin.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("fhir/", include("interop.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]
 

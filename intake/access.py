@@ -43,6 +43,12 @@ def visit_for(actor, pk, *, permission="intake.view_visit"):
     return read(actor, visit, patient_id=visit.patient_id, permissions=[permission])
 
 
+def order_for(actor, pk, *, permission="intake.view_testorder"):
+    """The test order with this id, with its visit, recorded as read."""
+    order = get_object_or_404(TestOrder.objects.with_visit(), pk=pk)
+    return read(actor, order, patient_id=order.visit.patient_id, permissions=[permission])
+
+
 def merge_for(actor, pk, *, permission="intake.unmerge_patient"):
     """A merge of two records (404 if none), recorded as read on both patients' trails."""
     merge = get_object_or_404(
@@ -75,6 +81,26 @@ def patient_id_of(record):
         case TestOrder():
             return record.visit.patient_id
     raise TypeError(f"{type(record).__name__} does not belong to a patient.")
+
+
+def may_search(actor, model, *, permission):
+    """Refuse a search of `model` records (AccessDenied) to a role without `permission`."""
+    if not actor.has_perm(permission):
+        raise AccessDenied(record=model, patient_id=None)
+
+
+def searched(actor, records, **detail):
+    """Record that one page of search results returned these patients, visits or orders:
+    an event per patient, naming the records of theirs on the page."""
+    records = list(records)
+    ids_by_patient = {}
+    for record in records:
+        ids_by_patient.setdefault(patient_id_of(record), []).append(record.pk)
+    if records:
+        trail.record_search_page(
+            record_type=type(records[0]), ids_by_patient=ids_by_patient, actor=actor, **detail
+        )
+    return records
 
 
 def listed(actor, records):

@@ -4,8 +4,8 @@ fields each know their own form field and storage.
 A type says how its question is asked (form fields and layout), how what was typed is
 checked and turned into a value, how the value is kept in an Answer's columns, read
 back, shown and put in words, and what a red-flag rule can test in it. The intake form,
-saving answers, triage, the provider's page and the condition editor ask the type
-instead of branching on it, so a new type is one class here.
+saving answers, triage, the provider's page, the condition editor and the FHIR API ask
+the type instead of branching on it, so a new type is one class here.
 """
 
 from decimal import Decimal
@@ -27,6 +27,7 @@ from .widgets import DateInput
 
 Types = HistoryQuestion.AnswerType
 REGISTRY = {}
+UCUM = "http://unitsofmeasure.org"
 
 
 def register(cls):
@@ -73,6 +74,9 @@ class AnswerType:
     has_choices = False
     # Whether a "more than … days ago" red-flag rule can test it.
     tests_days = False
+    fhir_type = None  # the FHIR Questionnaire item type a question of this type is
+    fhir_value = None  # the QuestionnaireResponse answer's value[x] for a plain value
+    repeats = False  # whether the answer may hold several values
 
     # Asking
 
@@ -127,12 +131,40 @@ class AnswerType:
         value = self.value(answer)
         return value if isinstance(value, set) else {value}
 
+    # FHIR
+
+    def fhir_options(self, question):
+        """The question's answer options as FHIR `answerOption`s."""
+        return []
+
+    def fhir_answers(self, answer):
+        """The answer as FHIR QuestionnaireResponse `answer`s ([] when blank)."""
+        value = self.value(answer)
+        return [] if value in (None, "") else [{self.fhir_value: value}]
+
+    def form_data(self, fhir_answers):
+        """FHIR `answer`s given to a question of this type, as the intake form's fields
+        ({suffix of the field name: value}) would receive them typed in, so the form
+        checks them as it checks anyone's. ValueError if they are not of this type."""
+        return {"": self._single(fhir_answers, self.fhir_value)}
+
+    @staticmethod
+    def _single(fhir_answers, key):
+        if len(fhir_answers) != 1:
+            raise ValueError("Give one answer.")
+        (answer,) = fhir_answers
+        if set(answer) != {key}:
+            raise ValueError(f"Answer with {key}.")
+        return answer[key]
+
 
 @register
 class DateAnswer(AnswerType):
     key = Types.DATE
     column = "value_date"
     tests_days = True
+    fhir_type = "date"
+    fhir_value = "valueDate"
 
     def form_field(self, question, common):
         field = forms.DateField(widget=DateInput(), **common)
@@ -153,12 +185,18 @@ class DateAnswer(AnswerType):
     def in_words(self, answer, *, visit_date):
         return before(answer.value_date, reference=visit_date) if answer.value_date else ""
 
+    def fhir_answers(self, answer):
+        return [{"valueDate": answer.value_date.isoformat()}] if answer.value_date else []
+
 
 @register
 class DurationAnswer(AnswerType):
     """A number and a unit, in two fields under the question's wording."""
 
     key = Types.DURATION
+    fhir_type = "quantity"
+    # The units the form offers, as UCUM codes.
+    UCUM_UNITS = {"seconds": "s", "minutes": "min", "hours": "h", "days": "d"}
 
     @staticmethod
     def _units():
@@ -241,11 +279,34 @@ class DurationAnswer(AnswerType):
             return ""
         return spelled_out(answer.value_number, answer.value_unit)
 
+    def fhir_answers(self, answer):
+        if answer.value_number is None:
+            return []
+        return [
+            {
+                "valueQuantity": {
+                    "value": float(answer.value_number),
+                    "unit": answer.value_unit,
+                    "system": UCUM,
+                    "code": self.UCUM_UNITS[answer.value_unit],
+                }
+            }
+        ]
+
+    def form_data(self, fhir_answers):
+        quantity = self._single(fhir_answers, "valueQuantity")
+        units = {code: unit for unit, code in self.UCUM_UNITS.items()}
+        if not isinstance(quantity, dict) or quantity.get("code") not in units:
+            raise ValueError(f"Give the unit as a UCUM code: {', '.join(units)}.")
+        return {"_amount": str(quantity.get("value", "")), "_unit": units[quantity["code"]]}
+
 
 @register
 class YesNoAnswer(AnswerType):
     key = Types.YES_NO
     column = "value_bool"
+    fhir_type = "boolean"
+    fhir_value = "valueBoolean"
     CHOICES = [("yes", "Yes"), ("no", "No")]
 
     def form_field(self, question, common):
@@ -269,6 +330,12 @@ class YesNoAnswer(AnswerType):
     def chosen(self, answer):
         return {"yes" if answer.value_bool else "no"}
 
+    def form_data(self, fhir_answers):
+        value = self._single(fhir_answers, self.fhir_value)
+        if not isinstance(value, bool):
+            raise ValueError("Answer with valueBoolean true or false.")
+        return {"": "yes" if value else "no"}
+
 
 @register
 class ScaleAnswer(AnswerType):
@@ -276,6 +343,8 @@ class ScaleAnswer(AnswerType):
 
     key = Types.SCALE
     column = "value_number"
+    fhir_type = "integer"
+    fhir_value = "valueInteger"
     POINTS = [str(point) for point in range(11)]
 
     def form_field(self, question, common):
@@ -308,11 +377,19 @@ class ScaleAnswer(AnswerType):
         value = self.value(answer)
         return {str(value)}
 
+    def form_data(self, fhir_answers):
+        value = self._single(fhir_answers, self.fhir_value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError("Answer with valueInteger from 0 to 10.")
+        return {"": str(value)}
+
 
 @register
 class FreeTextAnswer(AnswerType):
     key = Types.FREE_TEXT
     column = "value_text"
+    fhir_type = "text"
+    fhir_value = "valueString"
 
     def clean(self, question, name, cleaned_data, *, born, today):
         return (cleaned_data.get(name) or "").strip()
@@ -323,6 +400,7 @@ class ChoicesAnswer(AnswerType):
 
     column = "value_choices"
     has_choices = True
+    fhir_type = "choice"
 
     def form_field(self, question, common):
         return forms.ChoiceField(choices=question.choice_list, widget=forms.RadioSelect, **common)
@@ -348,6 +426,29 @@ class ChoicesAnswer(AnswerType):
     def rule_choices(self, question):
         return question.choice_list
 
+    def fhir_options(self, question):
+        return [
+            {"valueCoding": {"code": value, "display": label}}
+            for value, label in self.rule_choices(question)
+        ]
+
+    def fhir_answers(self, answer):
+        return [
+            {"valueCoding": {"code": choice["value"], "display": choice["label"]}}
+            for choice in answer.value_choices
+        ]
+
+    def form_data(self, fhir_answers):
+        if not self.repeats and len(fhir_answers) > 1:
+            raise ValueError("Give one answer.")
+        codes = []
+        for answer in fhir_answers:
+            coding = answer.get("valueCoding") if set(answer) == {"valueCoding"} else None
+            if not isinstance(coding, dict) or not isinstance(coding.get("code"), str):
+                raise ValueError("Answer with valueCoding and one of the options' codes.")
+            codes.append(coding["code"])
+        return {"": codes if self.repeats else codes[0]}
+
 
 @register
 class SingleChoiceAnswer(ChoicesAnswer):
@@ -365,6 +466,7 @@ class FrequencyAnswer(SingleChoiceAnswer):
 @register
 class MultipleChoiceAnswer(ChoicesAnswer):
     key = Types.MULTIPLE_CHOICE
+    repeats = True
 
     def form_field(self, question, common):
         return forms.MultipleChoiceField(

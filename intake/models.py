@@ -669,6 +669,18 @@ class Answer(KeepsHistory, models.Model):
 
 
 class TestOrderQuerySet(models.QuerySet):
+    def with_visit(self):
+        """With the catalog test, the visit (its condition and content) and the people who ordered,
+        resulted and reviewed, as a record of the order needs them."""
+        return self.select_related(
+            "test",
+            "visit__condition",
+            "visit__content_version",
+            "ordered_by",
+            "resulted_by",
+            "reviewed_by",
+        )
+
     def awaiting_review(self, provider):
         """Resulted orders on visits this provider sees, or that this provider placed."""
         return self.filter(status=TestOrder.Status.RESULTED).filter(

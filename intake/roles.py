@@ -76,6 +76,8 @@ ROLE_PERMISSIONS = {
         "intake": {"patient": ["unmerge"]},
         # Where lab and imaging orders are sent (HL7 v2): hosts, ports, names.
         "hl7v2": {"performer": ["view", "add", "change"]},
+        # Outside systems' read-only tokens for the FHIR API (interop.clients).
+        "interop": {"apiclient": ["view", "add", "change"]},
     },
 }
 

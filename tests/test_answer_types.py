@@ -150,3 +150,14 @@ def test_a_side_the_form_does_not_offer_is_refused(desk_client, visit, intake_da
 
     assert "Choose one of the answers shown." in response.text
     assert not visit.answers.exists()
+
+
+def test_a_scale_answer_goes_to_fhir_as_an_integer_and_comes_back_checked():
+    scale = answer_types.REGISTRY[HistoryQuestion.AnswerType.SCALE]
+    answer = Answer(answer_type=HistoryQuestion.AnswerType.SCALE, value_number=7)
+
+    assert (scale.fhir_type, scale.fhir_answers(answer)) == ("integer", [{"valueInteger": 7}])
+    assert scale.form_data([{"valueInteger": 7}]) == {"": "7"}
+    for wrong in ([{"valueInteger": True}], [{"valueInteger": "7"}], [{"valueString": "7"}]):
+        with pytest.raises(ValueError, match="valueInteger"):
+            scale.form_data(wrong)
