@@ -1,0 +1,577 @@
+"""The app measured from outside, as production runs it: gunicorn with 4 sync workers and
+production settings (DEBUG off) on PostgreSQL, loaded by bench/load.py with 8 clients.
+
+    make bench                                   # 100 and 1,000 visits, a few minutes
+    make bench BENCH_SIZES=1000,1000000
+    .venv/bin/python bench/serving.py --sizes 1000 --rounds 5 --seconds 3 [--fresh]
+
+Each data size has its own database, named after DATABASE_URL's (default clinic_bench)
+with the size added (clinic_bench_1000), created and filled on first use and kept for the
+next run (--fresh starts them again). For each size it measures the clinic's pages beside
+their baselines, measured in the same run and interleaved (A B A B ...) so that drift
+and noise fall on both:
+
+- the read pages against a page that runs one query and renders a small template
+  (bench.views.baseline, mounted only by bench.settings);
+- the intake save (a POST with CSRF token and session) against the SQL statements one
+  save runs, captured from the app and replayed with psycopg at the same concurrency;
+- the intake save with the audit chain, record history and CSP against the same save
+  without them (BENCH_TRUST=0): the price of trust.
+
+It prints a table per size, each figure the median of the rounds with the spread of the
+ratios (min-max); then, across sizes, each page's latency ratio and query counts (counted
+in-process with the test client); and whether the goals are met. The figures go to
+bench/results/serving-<time>.json with the machine they came from (bench/machine.py).
+"""
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/clinic_bench"
+WORKERS = 4
+# Goals the figures are held against (shown, not enforced).
+SIZE_LATENCY_GOAL = 1.25
+READ_GOAL = 0.25
+SAVE_GOAL = 0.10
+TRUST_GOAL = 0.70
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000", help="visits, comma-separated")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=2.0, help="each run's window")
+    parser.add_argument("--warmup", type=float, default=1.0, help="before each window")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--processes", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--fresh", action="store_true", help="drop and fill the databases")
+    parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.measure is not None:
+        measure(options.measure, options)
+        return
+    sizes = sorted({int(size) for size in options.sizes.split(",")})
+    base_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE)
+    if not base_url.startswith("postgres"):
+        sys.exit("bench/serving.py measures on PostgreSQL: set DATABASE_URL=postgres://...")
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "TRUSTED_PROXIES": "1",
+        # Each person's session waits for its page's turn: longer than a run takes.
+        "SESSION_IDLE_MINUTES": "720",
+        "STATIC_ROOT": tempfile.mkdtemp(prefix="bench-static-"),
+    }
+    environment.pop("DEBUG", None)
+    by_size = {}
+    for size in sizes:
+        url = database_for(base_url, size, fresh=options.fresh)
+        with tempfile.NamedTemporaryFile(suffix=".json") as output:
+            subprocess.run(
+                [sys.executable, __file__, *sys.argv[1:], "--measure", str(size)]
+                + ["--output", output.name],
+                env={**environment, "DATABASE_URL": url},
+                check=True,
+            )
+            by_size[size] = json.loads(Path(output.name).read_text())
+    sys.path.insert(0, str(BENCH))
+    from machine import describe
+
+    run = {
+        "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": describe(url),
+        "settings": {
+            "workers": WORKERS,
+            "clients": options.clients,
+            "rounds": options.rounds,
+            "seconds": options.seconds,
+            "warmup": options.warmup,
+        },
+        "sizes": by_size,
+    }
+    run["goals"] = goals(by_size)
+    print_report(run)
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"serving-{run['at'].replace(':', '')[:17]}.json"
+    path.write_text(json.dumps(run, indent=2) + "\n")
+    print(f"\nWritten to {path.relative_to(ROOT)}")
+
+
+def database_for(base_url, size, *, fresh):
+    """The DATABASE_URL of the size's own database, created (or with `fresh`, created
+    anew) if need be."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urllib.parse.urlsplit(base_url)
+    name = f"{parts.path.lstrip('/')}_{size}"
+    with psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True) as admin:
+        if fresh:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return parts._replace(path=f"/{name}").geturl()
+
+
+# One size, in its own process (Django set up on that size's database).
+
+
+def measure(size, options):
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from bench import data
+    from intake.models import Visit
+    from tests.serving import serve
+
+    progress(f"{size} visits: migrating and filling the database")
+    call_command("migrate", verbosity=0)
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        call_command("collectstatic", interactive=False, verbosity=0)
+    if Visit.objects.count() < size:
+        data.populate(size)
+    scene = Scene.build(options.clients)
+    targets = read_targets(scene) + [save_target(scene)]
+    queries = {target.name: target.count_queries(scene) for target in targets}
+    replay = [capture_save(scene, visit) for visit in data.visits_to_save(options.clients)]
+    queries[SAVE] = replay[0].queries
+
+    log = Path(tempfile.gettempdir()) / f"bench-gunicorn-{size}.log"
+    progress(f"{size} visits: measuring (server output in {log})")
+    with contextlib.ExitStack() as stack:
+        servers = {
+            trust: stack.enter_context(
+                serve(
+                    database_url=os.environ["DATABASE_URL"],
+                    static_root=settings.STATIC_ROOT,
+                    output=log,
+                    workers=WORKERS,
+                    DJANGO_SETTINGS_MODULE="bench.settings",
+                    SESSION_IDLE_MINUTES=os.environ["SESSION_IDLE_MINUTES"],
+                    BENCH_TRUST="1" if trust else "0",
+                )
+            )
+            for trust in (True, False)
+        }
+        load = Load(options, servers[True].port)
+        untrusted = Load(options, servers[False].port)
+        baseline = Target("one-query baseline", "GET", lambda person, n: "/bench/baseline/")
+        pages = {}
+        for target in targets[:-1]:
+            progress(f"  {target.name}")
+            pages[target.name] = pair_rounds(
+                options.rounds,
+                lambda: load.http(baseline, scene.anonymous),
+                lambda target=target: load.http(target, scene.people(target.persona)),
+            )
+        progress(f"  {SAVE}")
+        save = save_target(scene)
+        rounds = [
+            (
+                load.sql(replay),
+                load.http(save, scene.people("desk")),
+                untrusted.http(save, scene.people("desk")),
+            )
+            for _ in range(options.rounds)
+        ]
+    result = {
+        "pages": pages,
+        "save": summarise([(replay_run, save_run) for replay_run, save_run, _ in rounds]),
+        "trust": summarise([(off, on) for _, on, off in rounds]),
+        "queries": queries,
+        "busy_day_visits": Visit.objects.on_day(scene.day).count(),
+    }
+    Path(options.output).write_text(json.dumps(result))
+
+
+def progress(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+# The people whose pages are asked for, each signed in in their own session.
+
+
+@dataclass
+class Person:
+    client: object  # django.test.Client, signed in
+    csrf_token: str = ""
+
+    @property
+    def cookie(self):
+        return "; ".join(f"{name}={morsel.value}" for name, morsel in self.client.cookies.items())
+
+
+def test_client():
+    from django.test import Client
+
+    # As the clinic's proxy hands requests on: to 127.0.0.1, having been HTTPS.
+    return Client(HTTP_HOST="127.0.0.1", HTTP_X_FORWARDED_PROTO="https")
+
+
+def signed_in(user):
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from signin.second_factor import APP_NAME, must_use_second_factor
+
+    client = test_client()
+    client.force_login(user)
+    if must_use_second_factor(user):
+        # What signing in with an authenticator app's code leaves in the session.
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, confirmed=True, defaults={"name": APP_NAME}
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return Person(client)
+
+
+def at_link(visit, clerk):
+    """The visit's patient at a new pre-visit link, date of birth given."""
+    from audit.actors import Actor
+    from intake.links import show_previsit_link
+    from intake.patient_views import FORM_KEY
+
+    _, url = show_previsit_link(visit=visit, actor=Actor.for_user(clerk))
+    path = urllib.parse.urlsplit(url).path
+    client = test_client()
+    client.get(path)
+    born = visit.patient.date_of_birth
+    response = client.post(
+        path,
+        {
+            "form_key": client.session[FORM_KEY],
+            "day": born.day,
+            "month": born.month,
+            "year": born.year,
+        },
+    )
+    assert response.status_code == 302, response.status_code
+    person = Person(client)
+    person.questions = path + "questions/"
+    return person
+
+
+def with_csrf_token(person, page):
+    """The person, holding the CSRF token of `page`'s form (and its cookie)."""
+    html = person.client.get(page).content.decode()
+    person.csrf_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[1]
+    return person
+
+
+@dataclass
+class Scene:
+    """Who asks for what: a front-desk clerk, a provider and a patient per client, the
+    busiest day, a visit to read, and a visit per client to save."""
+
+    day: datetime.date
+    visit: object
+    saving: list
+    crowd: dict = field(default_factory=dict)
+    anonymous: list = field(default_factory=list)
+
+    @classmethod
+    def build(cls, clients):
+        from bench import data
+
+        clerk, provider = data.clerk(), data.provider()
+        saving = data.visits_to_save(clients)
+        scene = cls(day=data.busiest_day(), visit=data.visit_to_read(), saving=saving)
+        scene.crowd = {
+            "desk": [
+                with_csrf_token(signed_in(clerk), "/staff/patients/") for _ in range(clients)
+            ],
+            "provider": [signed_in(provider) for _ in range(clients)],
+            "patient": [at_link(visit, clerk) for visit in saving],
+        }
+        scene.anonymous = [Person(test_client()) for _ in range(clients)]
+        return scene
+
+    def people(self, persona):
+        return self.crowd[persona]
+
+
+# What is asked for.
+
+
+@dataclass
+class Target:
+    name: str
+    method: str
+    path: object  # (person, n) -> path
+    form: object = None  # (person, n) -> POST data
+    persona: str = "desk"
+    expect: int = 200
+
+    def count_queries(self, scene):
+        from bench.replay import capture
+
+        person = scene.people(self.persona)[0]
+        with capture() as statements:
+            response = self.send(person, 0)
+        assert response.status_code == self.expect, (self.name, response.status_code)
+        return statements.queries
+
+    def send(self, person, n):
+        """The request, in-process through the test client."""
+        if self.method == "GET":
+            return person.client.get(self.path(person, n))
+        return person.client.post(self.path(person, n), self.form(person, n))
+
+
+SAVE = "intake save (POST)"
+
+
+def read_targets(scene):
+    visit = scene.visit
+    return [
+        Target(
+            "pre-visit questions",
+            "GET",
+            lambda person, n: person.questions,
+            persona="patient",
+        ),
+        Target("Today, busiest day", "GET", lambda person, n: f"/staff/?day={scene.day:%Y-%m-%d}"),
+        Target("staff visit page", "GET", lambda person, n: f"/staff/visits/{visit.pk}/"),
+        Target(
+            "provider review",
+            "GET",
+            lambda person, n: f"/staff/visits/{visit.pk}/review/",
+            persona="provider",
+        ),
+        Target(
+            "patient search (POST)",
+            "POST",
+            lambda person, n: "/staff/patients/",
+            lambda person, n: {
+                "q": visit.patient.family_name,
+                "csrfmiddlewaretoken": person.csrf_token,
+            },
+        ),
+        Target(
+            "admin visit list",
+            "GET",
+            lambda person, n: "/admin/intake/visit/",
+            persona="provider",
+        ),
+        Target(
+            "admin order list",
+            "GET",
+            lambda person, n: "/admin/intake/testorder/",
+            persona="provider",
+        ),
+    ]
+
+
+def save_target(scene):
+    """Client n saves its own visit's intake over and over, the answers alternating, each
+    save from the version the one before left (load.py counts it up)."""
+    from bench.data import ANSWERS, intake_form
+
+    return Target(
+        SAVE,
+        "POST",
+        lambda person, n: f"/staff/visits/{scene.saving[n].pk}/intake/",
+        lambda person, n: {
+            **intake_form(ANSWERS[n % 2]),
+            "intake_version": "__COUNTER__",
+            "action": "save",
+            "csrfmiddlewaretoken": person.csrf_token,
+        },
+        expect=302,
+    )
+
+
+def capture_save(scene, visit):
+    """Save `visit`'s intake once in-process, capturing its SQL for the replay."""
+    from bench.data import ANSWERS, intake_form
+    from bench.replay import capture
+
+    person = scene.people("desk")[0]
+    path = f"/staff/visits/{visit.pk}/intake/"
+    form = {**intake_form(ANSWERS[1]), "intake_version": visit.intake_version, "action": "save"}
+    with capture() as statements:
+        response = person.client.post(path, form)
+    assert response.status_code == 302, response.status_code
+    statements.count_up(rf'"intake_visit"\."intake_version" = {visit.intake_version}\b')
+    statements.counter = visit.intake_version + 1
+    return statements
+
+
+# Running the load generator.
+
+
+class Load:
+    def __init__(self, options, port):
+        self.options = options
+        self.port = port
+
+    def _run(self, spec):
+        spec = {
+            **spec,
+            "processes": self.options.processes,
+            "warmup": self.options.warmup,
+            "seconds": self.options.seconds,
+        }
+        finished = subprocess.run(
+            [sys.executable, str(BENCH / "load.py")],
+            input=json.dumps(spec),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(finished.stdout)
+
+    def http(self, target, people):
+        """Each client a person, asking for `target` back to back."""
+        from intake.models import Visit
+
+        clients = []
+        for n, person in enumerate(people[: self.options.clients]):
+            headers = {
+                "Host": f"127.0.0.1:{self.port}",
+                "X-Forwarded-Proto": "https",
+                "Cookie": person.cookie,
+            }
+            request = {"method": target.method, "path": target.path(person, n), "headers": headers}
+            client = {"requests": [request], "expect": target.expect}
+            if target.method == "POST":
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+                headers["Origin"] = f"https://127.0.0.1:{self.port}"
+                request["body"] = urllib.parse.urlencode(target.form(person, n), doseq=True)
+            if target.name == SAVE:
+                # Alternating answers from where the visit is now, so each save changes them.
+                version = Visit.objects.get(pk=target.path(person, n).split("/")[3]).intake_version
+                other = {**request, "body": urllib.parse.urlencode(target.form(person, n + 1), doseq=True)}
+                client["requests"] = [other, request] if version % 2 else [request, other]
+                client["counter"] = version
+            clients.append(client)
+        return self._run({"kind": "http", "host": "127.0.0.1", "port": self.port, "clients": clients})
+
+    def sql(self, captured):
+        clients = [
+            {"statements": statements.sql, "counter": statements.counter}
+            for statements in captured[: self.options.clients]
+        ]
+        return self._run({"kind": "sql", "dsn": os.environ["DATABASE_URL"], "clients": clients})
+
+
+def pair_rounds(rounds, baseline, target):
+    return summarise([(baseline(), target()) for _ in range(rounds)])
+
+
+def summarise(pairs):
+    """Rounds of (baseline run, target run): the target's median throughput and latency,
+    and its throughput as a share of the baseline's, median with min-max over rounds."""
+    for run in (run for pair in pairs for run in pair):
+        if run["errors"]:
+            raise SystemExit(f"{run['errors']} requests failed, first: {run['first_error']}")
+    ratios = [target["per_second"] / baseline["per_second"] for baseline, target in pairs]
+    return {
+        "per_second": statistics.median(target["per_second"] for _, target in pairs),
+        "baseline_per_second": statistics.median(baseline["per_second"] for baseline, _ in pairs),
+        "median_ms": statistics.median(target["median_ms"] for _, target in pairs),
+        "latency_ms": [min(t["median_ms"] for _, t in pairs), max(t["median_ms"] for _, t in pairs)],
+        "ratio": statistics.median(ratios),
+        "ratios": [min(ratios), max(ratios)],
+        "runs": pairs,
+    }
+
+
+# The report.
+
+
+def goals(by_size):
+    """Each goal with its figure and whether it is met, at the largest size (and between
+    the smallest and the largest)."""
+    sizes = sorted(by_size)
+    small, large = by_size[sizes[0]], by_size[sizes[-1]]
+    found = []
+    for name, figures in large["pages"].items():
+        found.append((f"{name}: ≥{READ_GOAL:.0%} of baseline", figures["ratio"], figures["ratio"] >= READ_GOAL))
+    save = large["save"]["ratio"]
+    found.append((f"{SAVE}: ≥{SAVE_GOAL:.0%} of replayed SQL", save, save >= SAVE_GOAL))
+    trust = large["trust"]["ratio"]
+    found.append((f"price of trust: save ≥{TRUST_GOAL:.0%} of untrusted", trust, trust >= TRUST_GOAL))
+    if len(sizes) > 1:
+        for name, figures in large["pages"].items():
+            ratio = figures["median_ms"] / small["pages"][name]["median_ms"]
+            found.append(
+                (f"{name}: latency at {sizes[-1]:,} ≤{SIZE_LATENCY_GOAL}× at {sizes[0]:,}", ratio, ratio <= SIZE_LATENCY_GOAL)
+            )
+        for name in large["queries"]:
+            same = large["queries"][name] == small["queries"][name]
+            found.append((f"{name}: same query count at both sizes", None, same))
+    return [{"goal": goal, "figure": figure, "met": met} for goal, figure, met in found]
+
+
+def print_report(run):
+    settings = run["settings"]
+    print(
+        f"\n{run['machine']['cpu']}, {run['machine']['cpus']} CPUs; PostgreSQL "
+        f"{run['machine']['postgresql']}; gunicorn {settings['workers']} sync workers; "
+        f"{settings['clients']} clients; median of {settings['rounds']} rounds of "
+        f"{settings['seconds']:g} s (min–max)"
+    )
+    for size, figures in run["sizes"].items():
+        print(f"\n{int(size):,} visits ({figures['busy_day_visits']} on the busiest day)")
+        print(f"{'page':<26}{'req/s':>8}{'base/s':>8}{'ratio':>7}{'  (min–max)':<14}{'ms':>7}{'queries':>9}")
+        rows = [*figures["pages"].items(), (SAVE, figures["save"])]
+        for name, row in rows:
+            print(
+                f"{name:<26}{row['per_second']:>8.0f}{row['baseline_per_second']:>8.0f}"
+                f"{row['ratio']:>7.2f}  ({row['ratios'][0]:.2f}–{row['ratios'][1]:.2f}){'':<2}"
+                f"{row['median_ms']:>7.1f}{figures['queries'][name]:>9}"
+            )
+        trust = figures["trust"]
+        print(
+            f"{'save without trust':<26}{trust['baseline_per_second']:>8.0f}{'':>8}"
+            f"{trust['ratio']:>7.2f}  ({trust['ratios'][0]:.2f}–{trust['ratios'][1]:.2f})"
+            "  with trust / without"
+        )
+        print("  base/s: the one-query page for reads, the replayed SQL for the save")
+    sizes = sorted(run["sizes"], key=int)
+    if len(sizes) > 1:
+        small, large = run["sizes"][sizes[0]], run["sizes"][sizes[-1]]
+        print(f"\n{'page':<26}{'ms at ' + f'{int(sizes[0]):,}':>14}{'ms at ' + f'{int(sizes[-1]):,}':>16}{'ratio':>7}{'queries':>12}")
+        for name in [*large["pages"], SAVE]:
+            key = "save" if name == SAVE else None
+            a = small["save"] if key else small["pages"][name]
+            b = large["save"] if key else large["pages"][name]
+            print(
+                f"{name:<26}{a['median_ms']:>14.1f}{b['median_ms']:>16.1f}"
+                f"{b['median_ms'] / a['median_ms']:>7.2f}"
+                f"{str(small['queries'][name]) + ' / ' + str(large['queries'][name]):>12}"
+            )
+    print("\nGoals")
+    for goal in run["goals"]:
+        figure = "" if goal["figure"] is None else f"{goal['figure']:.2f}"
+        print(f"  {'met    ' if goal['met'] else 'NOT met'}  {goal['goal']:<62}{figure:>6}")
+
+
+if __name__ == "__main__":
+    main()
