@@ -91,7 +91,7 @@ CLIENT_KINDS = {"http": http_client, "sql": sql_client}
 
 def run_clients(spec, clients, start, results):
     """Run `clients` as threads from `start` (time.monotonic) through the warm-up and
-    the window; send (latencies in the window, errors) through `results`."""
+    the window; send what ended in the window (latencies, errors) through `results`."""
     measure_from = start + spec["warmup"]
     measure_to = measure_from + spec["seconds"]
     latencies, errors = [], []
@@ -108,7 +108,7 @@ def run_clients(spec, clients, start, results):
                 except OSError as error:
                     problem = f"{type(error).__name__}: {error}"
                 ended = time.monotonic()
-                if began >= measure_from and ended <= measure_to:
+                if measure_from <= ended <= measure_to:
                     (failures.append(problem) if problem else mine.append(ended - began))
         finally:
             close()

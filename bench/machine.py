@@ -1,6 +1,6 @@
 """The machine a benchmark ran on, for its results and the README.
 
-    .venv/bin/python bench/machine.py [DATABASE_URL]
+.venv/bin/python bench/machine.py [DATABASE_URL]
 """
 
 import json

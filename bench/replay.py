@@ -31,7 +31,9 @@ class Statements:
         if len(matches) != 1:
             raise ValueError(f"{pattern!r} matches {len(matches)} statements, not one.")
         statement = self.sql[matches[0]]
-        self.sql[matches[0]] = re.sub(pattern, lambda m: re.sub(r"\d+$", "__COUNTER__", m[0]), statement)
+        self.sql[matches[0]] = re.sub(
+            pattern, lambda m: re.sub(r"\d+$", "__COUNTER__", m[0]), statement
+        )
 
 
 @contextlib.contextmanager

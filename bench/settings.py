@@ -10,9 +10,11 @@ ROOT_URLCONF = "bench.urls"
 INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
 
 BENCH_TRUST = env_bool("BENCH_TRUST", True)
+# Without trust, bench.apps also unhooks the audit chain: events are still written, unhashed.
+SIMPLE_HISTORY_ENABLED = BENCH_TRUST
 if not BENCH_TRUST:
-    # bench.apps unhooks the audit chain: events are still written, without hashes.
-    SIMPLE_HISTORY_ENABLED = False
     MIDDLEWARE = [
-        name for name in MIDDLEWARE if name != "django.middleware.csp.ContentSecurityPolicyMiddleware"
+        name
+        for name in MIDDLEWARE
+        if name != "django.middleware.csp.ContentSecurityPolicyMiddleware"
     ]

@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from config.urls import handler403, handler500, urlpatterns
 from bench import views
+from config.urls import handler403, handler500, urlpatterns
 
 urlpatterns = [path("bench/baseline/", views.baseline, name="bench-baseline"), *urlpatterns]
 
