@@ -6,11 +6,14 @@ All synthetic: numbered names, dates counted from a fixed day.
 
 import datetime
 import json
+import os
+import subprocess
+import sys
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management import call_command, get_commands
+from django.core.management import get_commands
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -28,6 +31,8 @@ from intake.visits import open_visit
 CONDITION = "muscle-twitches"
 # A busy clinic day fills one page of Today.
 VISITS_PER_DAY = 80
+# generate_demo_data's patients come with this many visits each.
+VISITS_PER_PATIENT = 4
 # One visit in this many gets a test order.
 ORDERED_EVERY = 4
 FIRST_DAY = datetime.date(2026, 1, 5)
@@ -50,12 +55,32 @@ ANSWERS = [
 def populate(size):
     """Make the database hold at least `size` visits: with generate_demo_data where it is
     installed (COPY on PostgreSQL), else through the workflows, one visit at a time."""
+    missing = size - Visit.objects.count()
+    if missing <= 0:
+        return
     if "generate_demo_data" in get_commands():
-        call_command(
-            "generate_demo_data", patients=size // 5, visits_per_patient=5, seed=11, verbosity=0
-        )
+        generate(missing)
     else:
         populate_by_workflows(size)
+
+
+def generate(visits):
+    """About `visits` more visits from generate_demo_data, which needs the demo condition
+    and staff in both roles, and runs only with DEBUG on (hence a process of its own)."""
+    demo_condition()
+    clerk()
+    provider()
+    patients = max(1, visits // VISITS_PER_PATIENT)
+    subprocess.run(
+        [
+            *(sys.executable, "manage.py", "generate_demo_data"),
+            *("--patients", str(patients), "--visits-per-patient", str(VISITS_PER_PATIENT)),
+            *("--seed", "11"),
+        ],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DEBUG": "1"},
+        check=True,
+    )
 
 
 def demo_condition():

@@ -155,8 +155,7 @@ def measure(size, options):
     call_command("migrate", verbosity=0)
     if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
         call_command("collectstatic", interactive=False, verbosity=0)
-    if Visit.objects.count() < size:
-        data.populate(size)
+    data.populate(size)
     scene = Scene.build(options.clients)
     targets = read_targets(scene)
     queries = {target.name: target.count_queries(scene) for target in targets}
