@@ -19,8 +19,9 @@ and noise fall on both:
   without them (BENCH_TRUST=0): the price of trust.
 
 It prints a table per size, each figure the median of the rounds with the spread of the
-ratios (min-max); then, across sizes, each page's latency ratio and query counts (counted
-in-process with the test client); and whether the goals are met. The figures go to
+ratios (min-max); then, across sizes, each page's latency ratio, as measured and as a
+share of its baseline's (the goal's: the sizes run minutes apart), and its query counts
+(counted in-process with the test client); and whether the goals are met. The figures go to
 bench/results/serving-<time>.json with the machine they came from (bench/machine.py).
 """
 
@@ -159,7 +160,12 @@ def measure(size, options):
     scene = Scene.build(options.clients)
     targets = read_targets(scene)
     queries = {target.name: target.count_queries(scene) for target in targets}
-    replay = [capture_save(scene, visit) for visit in data.visits_to_save(options.clients)]
+    # Each replay as one person saving one visit, as the app's saves are.
+    visits = data.visits_to_save(options.clients)
+    replay = [
+        capture_save(person, visit)
+        for person, visit in zip(scene.people("desk"), visits, strict=True)
+    ]
     queries[SAVE] = replay[0].queries
 
     log = Path(tempfile.gettempdir()) / f"bench-gunicorn-{size}.log"
@@ -247,13 +253,14 @@ def progress(message):
 class Person:
     client: object  # django.test.Client, signed in
     csrf_token: str = ""
+    questions: str = ""  # a patient's: the path of their pre-visit questions
 
     @property
     def cookie(self):
         return "; ".join(f"{name}={morsel.value}" for name, morsel in self.client.cookies.items())
 
 
-def test_client():
+def proxied_client():
     from django.test import Client
 
     # As the clinic's proxy hands requests on: to 127.0.0.1, having been HTTPS.
@@ -266,7 +273,7 @@ def signed_in(user):
 
     from signin.second_factor import APP_NAME, must_use_second_factor
 
-    client = test_client()
+    client = proxied_client()
     client.force_login(user)
     if must_use_second_factor(user):
         # What signing in with an authenticator app's code leaves in the session.
@@ -287,7 +294,7 @@ def at_link(visit, clerk):
 
     _, url = show_previsit_link(visit=visit, actor=Actor.for_user(clerk))
     path = urllib.parse.urlsplit(url).path
-    client = test_client()
+    client = proxied_client()
     client.get(path)
     born = visit.patient.date_of_birth
     response = client.post(
@@ -300,9 +307,7 @@ def at_link(visit, clerk):
         },
     )
     assert response.status_code == 302, response.status_code
-    person = Person(client)
-    person.questions = path + "questions/"
-    return person
+    return Person(client, questions=path + "questions/")
 
 
 def with_csrf_token(person, page):
@@ -335,7 +340,7 @@ class Scene:
             "provider": [signed_in(provider) for _ in range(clients)],
             "patient": [at_link(visit, clerk) for visit in saving],
         }
-        scene.anonymous = [Person(test_client()) for _ in range(clients)]
+        scene.anonymous = [Person(proxied_client()) for _ in range(clients)]
         return scene
 
     def people(self, persona):
@@ -453,12 +458,11 @@ class IntakeSaves(Target):
         ]
 
 
-def capture_save(scene, visit):
-    """Save `visit`'s intake once in-process, capturing its SQL for the replay."""
+def capture_save(person, visit):
+    """`person` saves `visit`'s intake once, in-process: its SQL, for the replay."""
     from bench.data import ANSWERS, intake_form
     from bench.replay import capture
 
-    person = scene.people("desk")[0]
     path = f"/staff/visits/{visit.pk}/intake/"
     form = {**intake_form(ANSWERS[1]), "intake_version": visit.intake_version, "action": "save"}
     with capture() as statements:
