@@ -48,3 +48,23 @@ def test_without_trust_the_bench_settings_drop_history_and_csp(monkeypatch):
         trusted = importlib.reload(bench.settings)
     assert "django.middleware.csp.ContentSecurityPolicyMiddleware" in trusted.MIDDLEWARE
     assert trusted.SIMPLE_HISTORY_ENABLED is True
+
+
+@pytest.mark.django_db
+def test_without_trust_audit_events_are_written_unchained(settings, monkeypatch):
+    import bench
+    from audit import models, trail
+    from audit.actors import Actor
+    from bench.apps import BenchConfig
+
+    monkeypatch.setattr(models, "_append", models._append)  # put back after the test
+    settings.BENCH_TRUST = False
+    BenchConfig("bench", bench).ready()
+
+    event = trail.record(
+        action=models.AuditEvent.Action.VIEW, record_type="bench", actor=Actor.system("bench")
+    )
+
+    event.refresh_from_db()
+    assert (event.prev_hash, event.hash) == ("", "")
+    assert event.at is not None
