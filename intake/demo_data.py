@@ -909,8 +909,8 @@ class DemoClinic:
         resulted = timezone.make_aware(datetime.datetime.combine(performed, OPENS)) + (
             rng.randrange(2, 9) * HOUR
         )
-        reviewed = resulted + rng.randrange(4, 96) * HOUR
         resulted = max(resulted, scheduled + 2 * HOUR)
+        reviewed = resulted + rng.randrange(4, 96) * HOUR
         if last < 1 or scheduled > self.now:
             return None
         order.update(
