@@ -15,12 +15,16 @@ clinical notes, order addenda and merges.
 
 import datetime
 import hashlib
+import queue
 import random
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.management.color import no_style
 from django.db import connections
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from audit.models import AuditEvent
 from audit.trail import BulkAppend
@@ -226,6 +230,7 @@ class Tables:
         self.pending = {model: [] for model in FILLED}
         self.written = dict.fromkeys(FILLED, 0)
         self.next_id = {}
+        self.copying = None
         with self.connection.cursor() as cursor:
             if self.connection.vendor == "postgresql":
                 # Other writers wait until the run commits (the audit trail has its own
@@ -236,10 +241,21 @@ class Tables:
                     if model is not AuditEvent
                 )
                 cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+                # Foreign keys checked as each batch is stored, beside the making of
+                # the next, rather than all at once at the commit.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for model in FILLED:
                 table = self.connection.ops.quote_name(model._meta.db_table)
                 cursor.execute(f"SELECT MAX(id) FROM {table}")  # noqa: S608 - our own names
                 self.next_id[model] = (cursor.fetchone()[0] or 0) + 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        # On the way out after an error too: the connection is the thread's until then.
+        if self.copying is not None and self.copying.is_alive():
+            self.copying.close()
 
     def new_id(self, model):
         self.next_id[model] += 1
@@ -251,23 +267,26 @@ class Tables:
         return row
 
     def flush(self):
-        """Write the waiting rows, parents before the rows that point at them."""
-        with self.connection.cursor() as cursor:
-            for model in FILLED:
-                rows = self.pending[model]
-                if rows:
-                    if self.connection.vendor == "postgresql":
-                        self._copy(cursor, model, rows)
-                    else:
-                        self._insert(cursor, model, rows)
+        """Write the waiting rows, parents before the rows that point at them: on
+        PostgreSQL in the background while the next batch is made."""
+        batch = {model: rows for model, rows in self.pending.items() if rows}
+        self.pending = {model: [] for model in FILLED}
+        if self.connection.vendor == "postgresql":
+            if self.copying is None:
+                self.copying = _CopyInBackground(self)
+                self.copying.start()
+            self.copying.put(batch)
+        else:
+            with self.connection.cursor() as cursor:
+                for model, rows in batch.items():
+                    self._insert(cursor, model, rows)
                     self.written[model] += len(rows)
-                    rows.clear()
 
     def finish(self):
         """Write what is left, and move the id sequences past the ids given here."""
         self.flush()
-        from django.core.management.color import no_style
-
+        if self.copying is not None:
+            self.copying.close()
         with self.connection.cursor() as cursor:
             for statement in self.connection.ops.sequence_reset_sql(no_style(), FILLED):
                 cursor.execute(statement)
@@ -284,9 +303,7 @@ class Tables:
     def _columns(self, model):
         return [f.column for f in model._meta.concrete_fields]
 
-    def _copy(self, cursor, model, rows):
-        from psycopg.types.json import Jsonb
-
+    def copy(self, cursor, model, rows):
         fields = model._meta.concrete_fields
         json_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
         quote = self.connection.ops.quote_name
@@ -297,6 +314,7 @@ class Tables:
                 for i in json_at:
                     values[i] = Jsonb(values[i])
                 copy.write_row(values)
+        self.written[model] += len(rows)
 
     def _insert(self, cursor, model, rows):
         # The values as the ORM prepares them; bulk_create itself would stamp the
@@ -317,10 +335,64 @@ class Tables:
         )
 
 
+class _CopyInBackground(threading.Thread):
+    """COPY of each batch on the run's own connection (and so in its transaction), in a
+    thread, so that PostgreSQL stores one batch while Python makes the next: one core
+    each. The main thread does not use the connection until `close`."""
+
+    def __init__(self, tables):
+        super().__init__(name="generate_demo_data COPY", daemon=True)
+        self.tables = tables
+        self.batches = queue.Queue(maxsize=2)
+        self.error = None
+
+    def run(self):
+        with self.tables.connection.connection.cursor() as cursor:
+            while (batch := self.batches.get()) is not None:
+                if self.error is not None:
+                    continue  # drained, so the maker never waits on a full queue
+                try:
+                    for model, rows in batch.items():
+                        self.tables.copy(cursor, model, rows)
+                except Exception as error:  # handed to the main thread, which stops
+                    self.error = error
+
+    def put(self, batch):
+        self._raise()
+        self.batches.put(batch)
+
+    def close(self):
+        self.batches.put(None)
+        self.join()
+        self._raise()
+
+    def _raise(self):
+        if self.error is not None:
+            raise self.error
+
+
+@dataclass(frozen=True)
+class Person:
+    """A staff member as rows and audit events name them."""
+
+    pk: int
+    username: str
+
+
 @dataclass
 class Staff:
+    """The people who act in the records made: lists of Persons."""
+
     front_desk: list
     providers: list
+
+    @classmethod
+    def of(cls, *, front_desk, providers):
+        """From lists of users."""
+        return cls(
+            front_desk=[Person(user.pk, user.get_username()) for user in front_desk],
+            providers=[Person(user.pk, user.get_username()) for user in providers],
+        )
 
 
 @dataclass
@@ -349,6 +421,8 @@ class DemoClinic:
         self.usual_tests = [s for s in self.version.content.get("suggests", []) if s in self.tests]
         self.staff = staff
         self.now = now
+        # The clinic's time zone, asked once: timezone.localtime asks it per call.
+        self.zone = timezone.get_current_timezone()
         self.today = timezone.localdate(now)
         self.days = [
             day
@@ -368,6 +442,13 @@ class DemoClinic:
         self._applicable = {}
         self._columns = {}
         self._triggers = self._rule_triggers()
+        # The choice values of each choice question: all, and those no rule fires on.
+        self._choices = {}
+        for question in self.questions:
+            choices = [value for value, _ in question.choice_list]
+            triggering = self._triggers.get(question.key, (set(), None))[0]
+            quiet = [value for value in choices if value not in triggering] or choices
+            self._choices[question.key] = (choices, quiet, sorted(triggering))
 
     # Patients
 
@@ -439,11 +520,14 @@ class DemoClinic:
         if span >= len(self.days):
             gaps = [len(self.days) // count] * (count - 1)
             span = sum(gaps)
-        first = rng.randrange(len(self.days) - span)
-        days = [first]
+        offsets = [0]
         for gap in gaps:
-            days.append(days[-1] + gap)
-        return [self.days[index] for index in days]
+            offsets.append(offsets[-1] + gap)
+        # Any one of the visits falls on any day alike, so the days fill evenly to the
+        # window's ends; the others follow from it, kept inside the window.
+        first = rng.randrange(len(self.days)) - rng.choice(offsets)
+        first = min(max(first, 0), len(self.days) - 1 - span)
+        return [self.days[first + offset] for offset in offsets]
 
     # Visits
 
@@ -451,7 +535,7 @@ class DemoClinic:
         rng = self.rng
         slot = rng.randrange(self.slots)
         start = datetime.datetime.combine(day, OPENS) + slot * SLOT
-        scheduled_at = timezone.make_aware(start)
+        scheduled_at = start.replace(tzinfo=self.zone)
         visit_id = self.tables.new_id(Visit)
         clerk = rng.choice(self.staff.front_desk)
         provider = rng.choice(self.staff.providers)
@@ -530,7 +614,9 @@ class DemoClinic:
         )
         complete = status != Status.INTAKE_IN_PROGRESS
         link = None
-        if by_link or rng.random() < 0.25:
+        # Links go out in the week before a visit, for most visits coming up.
+        soon = self.now < scheduled_at <= self.now + 7 * DAY
+        if by_link or rng.random() < (0.6 if soon else 0.25):
             link = self._links(
                 visit, patient, clerk, answered=by_link and answered, complete=complete
             )
@@ -698,7 +784,7 @@ class DemoClinic:
     def _answers(self, visit, patient, *, at, actor, complete):
         """Write the visit's answers; returns its red flags and the keys answered."""
         rng = self.rng
-        visit_day = timezone.localtime(visit["scheduled_at"]).date()
+        visit_day = visit["scheduled_at"].astimezone(self.zone).date()
         questions = self._applicable_questions(patient, visit_day)
         flagged = rng.random() < FLAGGED_SHARE
         forced = None
@@ -781,17 +867,16 @@ class DemoClinic:
             return set(rng.sample(sorted(body_sites.LABELS), rng.randrange(1, 4)))
         if kind == Type.FREE_TEXT:
             return rng.choice(FREE_TEXT)
-        choices = [value for value, _ in question.choice_list]
-        quiet = [value for value in choices if value not in triggering] or choices
+        choices, quiet, triggers = self._choices[question.key]
         if rule is not None:
             picked = {rule.choice_value}
         elif calm or not triggering or rng.random() < 0.5:
             picked = {rng.choice(quiet)}
         else:
-            picked = {rng.choice(sorted(triggering))}
+            picked = {rng.choice(triggers)}
         if kind == Type.MULTIPLE_CHOICE:
             if not calm and triggering and picked <= triggering and rng.random() < 0.4:
-                picked.add(rng.choice(sorted(triggering)))
+                picked.add(rng.choice(triggers))
             if not triggering and rng.random() < 0.3:
                 picked.add(rng.choice(choices))
             return picked
@@ -817,7 +902,7 @@ class DemoClinic:
                 for slug in rule.suggested_slugs:
                     if slug in self.tests:
                         reasons.setdefault(slug, rule.message)
-        close_with_open = rng.random() < 0.03
+        close_with_open = rng.random() < 0.05
         last_done = seen_at
         open_ids = []
         for n, (slug, reason) in enumerate(reasons.items()):
@@ -905,12 +990,13 @@ class DemoClinic:
             return cancelled
         last = rng.choice([0, 1, 2]) if stop_early else 3
         scheduled = ordered + rng.randrange(4, 72) * HOUR
-        performed = timezone.localtime(scheduled).date() + rng.randrange(0, 10) * DAY
-        resulted = timezone.make_aware(datetime.datetime.combine(performed, OPENS)) + (
+        performed = scheduled.astimezone(self.zone).date() + rng.randrange(0, 10) * DAY
+        resulted = datetime.datetime.combine(performed, OPENS, tzinfo=self.zone) + (
             rng.randrange(2, 9) * HOUR
         )
         resulted = max(resulted, scheduled + 2 * HOUR)
-        reviewed = resulted + rng.randrange(4, 96) * HOUR
+        # Most results are read within days; some wait weeks for the provider.
+        reviewed = resulted + rng.randrange(4, 96 if rng.random() < 0.9 else 500) * HOUR
         if last < 1 or scheduled > self.now:
             return None
         order.update(
@@ -977,13 +1063,12 @@ class DemoClinic:
     # The audit trail
 
     def _audit(self, at, actor, action, model, record_id, patient_id, **detail):
-        rng = self.rng
         if isinstance(actor, dict):  # a pre-visit link row: the patient through it
             user_id, label = None, f"pre-visit link {actor['id']}"
-            address = rng.choice(PATIENT_ADDRESSES)
+            address = PATIENT_ADDRESSES[actor["id"] % len(PATIENT_ADDRESSES)]
         else:
-            user_id, label = actor.pk, actor.get_username()
-            address = rng.choice(STAFF_ADDRESSES)
+            user_id, label = actor.pk, actor.username
+            address = STAFF_ADDRESSES[actor.pk % len(STAFF_ADDRESSES)]
         event = self.chain.link(
             {
                 "at": at,

@@ -69,8 +69,7 @@ class Command(BaseCommand):
 
         started = time.monotonic()
         progress = Progress(self.stderr, patients * visits_per_patient)
-        with transaction.atomic(using=database):
-            tables = Tables(database)
+        with transaction.atomic(using=database), Tables(database) as tables:
             clinic = DemoClinic(
                 condition=condition,
                 staff=staff,
