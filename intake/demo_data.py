@@ -476,15 +476,15 @@ class DemoClinic:
         email = f"{given}.{family}.{mrn}@example.org".lower() if rng.random() < 0.85 else ""
         phone = f"+1 555 01{rng.randrange(100):02d}" if rng.random() < 0.9 else ""
         language = _weighted(rng, LANGUAGES)
+        email_allowed = _consent(rng, bool(email))
         patient_id = self.tables.new_id(Patient)
+        # What the visits need to know of their patient.
         patient = {
             "id": patient_id,
             "sex": sex,
             "born": born,
-            "may_email": bool(email),
+            "may_email": bool(email) and email_allowed is not False,
         }
-        email_allowed = _consent(rng, bool(email))
-        patient["may_email"] = bool(email) and email_allowed is not False
         visits = [self._visit(patient, day) for day in self._visit_days(visits_per_patient)]
         created = min(visit["created_at"] for visit in visits) - rng.randrange(2, 30) * MINUTE
         clerk = rng.choice(self.staff.front_desk)
