@@ -634,7 +634,9 @@ class DemoClinic:
         # The intake.
         if answered:
             if by_link:
-                at = link["submitted_at"] or link["opened_at"] + rng.randrange(2, 20) * MINUTE
+                at = link["submitted_at"] or min(
+                    link["opened_at"] + rng.randrange(2, 20) * MINUTE, self.now
+                )
                 actor = link
             else:
                 at = min(arrived + rng.randrange(3, 15) * MINUTE, self.now)

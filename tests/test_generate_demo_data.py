@@ -166,6 +166,8 @@ def test_the_audit_trail_verifies_and_tells_each_patients_story(generated):
     out = StringIO()
     call_command("verify_audit", stdout=out)
     assert "Audit trail intact" in out.getvalue()
+    assert not AuditEvent.objects.filter(at__gt=timezone.now()).exists()
+    assert not Answer.objects.filter(answered_at__gt=timezone.now()).exists()
     patient = Patient.objects.first()
     events = AuditEvent.objects.about_patient(patient.pk)
     assert events.filter(action=AuditEvent.Action.CREATE, record_type="intake.patient").exists()
