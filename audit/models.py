@@ -30,14 +30,7 @@ def _append(events, using):
     The lock is held to the end of any outer transaction too: inside one, take row locks
     before the first audit event, or two transactions can wait on each other.
     """
-    connection = connections[using]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
-    previous = (
-        AuditEvent.objects.using(using).order_by("-pk").values_list("hash", flat=True).first()
-        or chain.GENESIS
-    )
+    previous = chain_head(using)
     now = timezone.now()
     address = AuditEvent._meta.get_field("remote_addr")
     for event in events:
@@ -48,6 +41,19 @@ def _append(events, using):
         event.detail = json.loads(json.dumps(event.detail))
         event.prev_hash = previous
         event.hash = previous = chain.event_hash(chain.fields_of(event))
+
+
+def chain_head(using):
+    """The hash of the trail's last event, with appends serialised from here to the end
+    of the transaction (see _append): what the next event appended follows."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
+    return (
+        AuditEvent.objects.using(using).order_by("-pk").values_list("hash", flat=True).first()
+        or chain.GENESIS
+    )
 
 
 class AuditEventQuerySet(models.QuerySet):

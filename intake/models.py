@@ -27,12 +27,18 @@ class RecordNumberCounter(models.Model):
 
     @classmethod
     def next_number(cls):
+        (number,) = cls.reserve(1)
+        return number
+
+    @classmethod
+    def reserve(cls, count):
+        """`count` new record numbers in a row (an iterator), for registering in bulk."""
         with transaction.atomic():
             counter, _ = cls.objects.select_for_update().get_or_create(pk=1)
-            counter.last = F("last") + 1
+            counter.last = F("last") + count
             counter.save(update_fields=["last"])
             counter.refresh_from_db(fields=["last"])
-        return _with_check_digit(counter.last)
+        return map(_with_check_digit, range(counter.last - count + 1, counter.last + 1))
 
 
 def _with_check_digit(number):
