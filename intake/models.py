@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -49,12 +50,6 @@ def is_valid_record_number(value):
     return value.isdigit() and len(value) == 8 and _with_check_digit(int(value[:7])) == value
 
 
-def _self_or_merged(**lookup):
-    """A lookup met by the record itself or by a record merged into it."""
-    merged = {f"merged_records__{name}": value for name, value in lookup.items()}
-    return Q(**lookup) | Q(**merged)
-
-
 class PatientQuerySet(models.QuerySet):
     def current(self):
         """Records in use: not merged into another record."""
@@ -68,20 +63,24 @@ class PatientQuerySet(models.QuerySet):
         if not query:
             return self.none()
         if query.isdigit():
-            condition = _self_or_merged(mrn__startswith=query)
+            condition = Q(mrn__startswith=query)
         elif date_of_birth := parse_typed_date(query):
-            condition = _self_or_merged(date_of_birth=date_of_birth)
+            condition = Q(date_of_birth=date_of_birth)
         else:
             terms = query.replace(",", " ").split()
             if not terms:
                 return self.none()
             condition = Q()
             for term in terms:
-                condition &= _self_or_merged(given_name__icontains=term) | _self_or_merged(
-                    family_name__icontains=term
-                )
-        # Rows join a survivor's merged records: one survivor matched twice is one result.
-        return self.current().filter(pk__in=self.model.objects.filter(condition).values("pk"))
+                # On PostgreSQL the trigram indexes on UPPER(name) serve these (migration
+                # 0011); the lookups must stay icontains to match them.
+                condition &= Q(given_name__icontains=term) | Q(family_name__icontains=term)
+        # Each matching record stands for the record it was merged into, if any: one
+        # survivor found through itself and its merged records is one result.
+        survivors = self.model.objects.filter(condition).values(
+            survivor=Coalesce("merged_into", "pk")
+        )
+        return self.current().filter(pk__in=survivors)
 
     def possible_duplicates(self, *, given_name, family_name, date_of_birth):
         return self.current().filter(
@@ -148,7 +147,11 @@ class Patient(KeepsHistory, models.Model):
 
     class Meta:
         ordering = ["family_name", "given_name", "date_of_birth"]
-        indexes = [models.Index(fields=["family_name", "given_name"])]
+        # Searches by part of a name use trigram indexes, on PostgreSQL (migration 0011).
+        indexes = [
+            models.Index(fields=["family_name", "given_name"]),
+            models.Index(fields=["date_of_birth"], name="patient_birth_date_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(mrn=""), name="patient_has_record_number"),
             models.CheckConstraint(
@@ -785,7 +788,10 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
 
     class Meta:
         ordering = ["-ordered_at", "-id"]
-        indexes = [models.Index(fields=["status", "ordered_at"])]
+        indexes = [
+            models.Index(fields=["status", "ordered_at"]),
+            models.Index(fields=["-ordered_at", "-id"], name="testorder_newest_first_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(reason=""), name="order_has_reason"),
             models.CheckConstraint(

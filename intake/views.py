@@ -44,6 +44,7 @@ from .merges import (
     visits_to_move,
 )
 from .models import Answer, Patient, PatientMerge, TestOrder, Visit
+from .paginators import CappedCountPaginator
 from .patients import DETAILS, StaleEdit, register_patient, update_patient
 from .visits import (
     cancel_visit,
@@ -56,6 +57,8 @@ from .visits import (
 )
 
 PATIENTS_PER_PAGE = 25
+# A search counts this many matches at most (20 pages); past it, it asks for more letters.
+PATIENT_MATCHES_COUNTED = 500
 VISITS_PER_PAGE = 100
 MERGES_PER_PAGE = 50
 MERGED_RECORD_IS_READ_ONLY = (
@@ -129,15 +132,19 @@ def today(request):
 def patient_search(request):
     """A POST, so that names and dates of birth never appear in URLs or access logs.
 
-    Queries: the count, a page of patients, and the record numbers of records merged
-    into them (a merged record's number finds the record it was merged into)."""
+    Queries: the count (up to PATIENT_MATCHES_COUNTED), a page of patients, and the
+    record numbers of records merged into them (a merged record's number finds the
+    record it was merged into). On PostgreSQL, trigram indexes find names."""
     form = PatientSearchForm(request.POST or None)
     page = None
     if form.is_valid():
         matches = Patient.objects.matching(form.cleaned_data["q"]).prefetch_related(
             Prefetch("merged_records", queryset=Patient.objects.only("pk", "mrn", "merged_into"))
         )
-        page = Paginator(matches, PATIENTS_PER_PAGE).get_page(form.cleaned_data["page"] or 1)
+        paginator = CappedCountPaginator(
+            matches, PATIENTS_PER_PAGE, limit=PATIENT_MATCHES_COUNTED
+        )
+        page = paginator.get_page(form.cleaned_data["page"] or 1)
         page.object_list = access.listed(request.actor, page.object_list)
         access.listed(
             request.actor,

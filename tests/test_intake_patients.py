@@ -3,8 +3,9 @@
 import datetime
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -315,6 +316,59 @@ def test_search_results_come_25_to_a_page_in_name_order(desk_client):
     assert beyond.context["page"].number == 2
     for response in (first, second):
         assert 'name="q" value="Lee"' in response.text
+
+
+def test_a_search_counts_no_further_than_it_lists_and_asks_for_more_letters(
+    desk_client, monkeypatch
+):
+    monkeypatch.setattr("intake.views.PATIENT_MATCHES_COUNTED", 10)
+    for number in range(12):
+        PatientFactory(given_name=f"Ann{number:02d}", family_name="Lee")
+
+    response = desk_client.post(SEARCH, {"q": "Lee"})
+
+    assert "More than 10 patients found" in response.text
+    assert "add more of the name" in response.text
+    assert [p.given_name for p in response.context["page"]] == [f"Ann{n:02d}" for n in range(10)]
+
+
+def test_a_name_search_finds_a_part_inside_a_name_and_a_merged_record_once(desk_client):
+    vargas = PatientFactory(given_name="Ines", family_name="Vargas")
+    PatientFactory(given_name="Margaret", family_name="Lee", merged_into=vargas)
+    PatientFactory(given_name="Inge", family_name="Berg")
+
+    by_part = desk_client.post(SEARCH, {"q": "ARGA"})
+    by_both = desk_client.post(SEARCH, {"q": "in arg"})
+
+    assert list(by_part.context["page"]) == [vargas]
+    assert "1 patient found" in by_part.text
+    assert list(by_both.context["page"]) == [vargas]
+
+
+def test_a_search_costs_the_same_queries_however_many_patients_match(
+    desk_client, django_assert_num_queries
+):
+    PatientFactory(family_name="Lee")
+    with CaptureQueriesContext(connection) as one_match:
+        desk_client.post(SEARCH, {"q": "Lee"})
+    PatientFactory.create_batch(40, family_name="Lee")
+
+    with django_assert_num_queries(len(one_match)):
+        response = desk_client.post(SEARCH, {"q": "Lee"})
+
+    assert "41 patients found" in response.text
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
+def test_a_name_search_can_use_the_trigram_indexes_on_postgresql(db):
+    sql, params = Patient.objects.matching("vargas").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "patient_family_name_trgm" in plan
+    assert "patient_given_name_trgm" in plan
 
 
 def test_a_search_records_each_listed_patient_in_the_audit_trail(desk_client, front_desk):
