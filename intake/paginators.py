@@ -48,13 +48,13 @@ class EstimatedCountPaginator(Paginator):
         if connection.vendor != "postgresql" or queryset.query.where:
             return super().count
         table = queryset.model._meta.db_table
+        # One query either way: the exact count runs only for a small table (or one not
+        # analysed yet, whose reltuples is -1).
+        sql = (
+            "SELECT CASE WHEN reltuples >= %s THEN reltuples::bigint "  # noqa: S608 (our table)
+            f"ELSE (SELECT COUNT(*) FROM {connection.ops.quote_name(table)}) END "
+            "FROM pg_class WHERE oid = %s::regclass"
+        )
         with connection.cursor() as cursor:
-            # One query either way: the exact count runs only for a small table (or one
-            # not analysed yet, whose reltuples is -1).
-            cursor.execute(
-                f"SELECT CASE WHEN reltuples >= %s THEN reltuples::bigint "
-                f"ELSE (SELECT COUNT(*) FROM {connection.ops.quote_name(table)}) END "
-                "FROM pg_class WHERE oid = %s::regclass",
-                [self.EXACT_BELOW, table],
-            )
+            cursor.execute(sql, [self.EXACT_BELOW, table])
             return cursor.fetchone()[0]

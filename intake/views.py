@@ -141,9 +141,7 @@ def patient_search(request):
         matches = Patient.objects.matching(form.cleaned_data["q"]).prefetch_related(
             Prefetch("merged_records", queryset=Patient.objects.only("pk", "mrn", "merged_into"))
         )
-        paginator = CappedCountPaginator(
-            matches, PATIENTS_PER_PAGE, limit=PATIENT_MATCHES_COUNTED
-        )
+        paginator = CappedCountPaginator(matches, PATIENTS_PER_PAGE, limit=PATIENT_MATCHES_COUNTED)
         page = paginator.get_page(form.cleaned_data["page"] or 1)
         page.object_list = access.listed(request.actor, page.object_list)
         access.listed(
