@@ -1,6 +1,8 @@
 """The functions every read and change of patient data goes through to be audited."""
 
-from .models import AuditEvent
+from django.db import router, transaction
+
+from .models import AuditEvent, ListedPatient
 
 
 def record(*, action, record=None, record_type="", patient_id=None, actor, **detail):
@@ -20,16 +22,21 @@ def record(*, action, record=None, record_type="", patient_id=None, actor, **det
     )
 
 
-def record_listing(*, record_type, patient_ids, actor):
-    """One event per patient shown in a list (a search, a day's visits), in one query."""
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=actor.user,
-            actor_label=actor.label,
+def record_listing(*, record_type, record_ids, patient_ids, actor):
+    """One event for a list of records shown (a search, a day's visits): the records'
+    ids and their patients' ids in its detail, each patient indexed (ListedPatient) so
+    that the trail of any one of them finds it."""
+    patient_ids = sorted(set(patient_ids))
+    using = router.db_for_write(AuditEvent)
+    with transaction.atomic(using=using, savepoint=False):
+        event = record(
             action=AuditEvent.Action.LIST,
-            record_type=record_type._meta.label_lower,
-            patient_id=patient_id,
-            remote_addr=actor.address,
+            record=record_type,
+            actor=actor,
+            record_ids=sorted(set(record_ids)),
+            patient_ids=patient_ids,
         )
-        for patient_id in sorted(set(patient_ids))
-    )
+        ListedPatient.objects.using(using).bulk_create(
+            ListedPatient(event=event, patient_id=patient_id) for patient_id in patient_ids
+        )
+    return event

@@ -78,11 +78,13 @@ def patient_id_of(record):
 
 
 def listed(actor, records):
-    """Record that a page listed these patients, visits or orders (a search, a day list)."""
+    """Record that a page listed these patients, visits or orders (a search, a day list):
+    one audit event for the list, naming every record and patient it showed."""
     records = list(records)
     if records:
         trail.record_listing(
             record_type=type(records[0]),
+            record_ids=[record.pk for record in records],
             patient_ids=[patient_id_of(record) for record in records],
             actor=actor,
         )

@@ -90,19 +90,20 @@ def today(request):
     """Queries: the providers for the filter; the day's visits a page at a time (their
     count, then the page with patient, condition and provider and whether each patient
     answered through a link, in one); the page's pre-visit links, in one; the open visits
-    of the day with urgent flags, on any page, in one. Flags are stored on each visit, so
-    the count does not grow with the visits."""
+    of the day with urgent flags, on any page, in one; one audit event for the page.
+    Flags are stored on each visit, so the count does not grow with the visits."""
     form = DayForm(request.GET or None, user=request.user)
     day, provider, sort = form.choices()
     day_visits = form.filter(Visit.objects.on_day(day), provider).for_lists()
-    urgent_visits = access.listed(
-        request.actor,
-        day_visits.with_urgent_flags().exclude(status__in=Visit.FINISHED).order_by("scheduled_at"),
+    urgent_visits = list(
+        day_visits.with_urgent_flags().exclude(status__in=Visit.FINISHED).order_by("scheduled_at")
     )
     visits = day_visits.for_day_list()
     visits = visits.order_by(*DAY_ORDERS[sort]).prefetch_related("previsit_links")
     page = Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = access.listed(request.actor, page.object_list)
+    page.object_list = list(page.object_list)
+    # One audit event for everything the page shows.
+    access.listed(request.actor, [*urgent_visits, *page.object_list])
     for visit in page.object_list:
         # Links come newest first: the latest is the one that counts.
         link = next(iter(visit.previsit_links.all()), None)
@@ -143,11 +144,9 @@ def patient_search(request):
         )
         paginator = CappedCountPaginator(matches, PATIENTS_PER_PAGE, limit=PATIENT_MATCHES_COUNTED)
         page = paginator.get_page(form.cleaned_data["page"] or 1)
-        page.object_list = access.listed(request.actor, page.object_list)
-        access.listed(
-            request.actor,
-            [merged for patient in page.object_list for merged in patient.merged_records.all()],
-        )
+        page.object_list = list(page.object_list)
+        merged = [record for patient in page.object_list for record in patient.merged_records.all()]
+        access.listed(request.actor, [*page.object_list, *merged])
     return render(request, "intake/patient_search.html", {"form": form, "page": page})
 
 

@@ -371,15 +371,18 @@ def test_a_name_search_can_use_the_trigram_indexes_on_postgresql(db):
     assert "patient_given_name_trgm" in plan
 
 
-def test_a_search_records_each_listed_patient_in_the_audit_trail(desk_client, front_desk):
+def test_a_search_records_the_patients_it_listed_in_one_audit_event(desk_client, front_desk):
     shown = [PatientFactory(family_name="Lee"), PatientFactory(family_name="Lee")]
-    PatientFactory(family_name="Other")
+    other = PatientFactory(family_name="Other")
 
     desk_client.post(SEARCH, {"q": "Lee"})
 
-    events = AuditEvent.objects.filter(action="list")
-    assert sorted(event.patient_id for event in events) == sorted(p.pk for p in shown)
-    assert {event.actor for event in events} == {front_desk}
+    listing = AuditEvent.objects.get(action="list")
+    assert listing.actor == front_desk
+    assert listing.detail["patient_ids"] == sorted(p.pk for p in shown)
+    for patient in shown:
+        assert list(AuditEvent.objects.about_patient(patient.pk)) == [listing]
+    assert not AuditEvent.objects.about_patient(other.pk).exists()
 
 
 # The patient page
@@ -422,9 +425,11 @@ def test_showing_possible_duplicates_is_audited(desk_client, front_desk):
     response = desk_client.post(REGISTER, data)
 
     assert existing.mrn in response.text
-    assert AuditEvent.objects.filter(
-        action="list", record_type="intake.patient", patient_id=existing.pk, actor=front_desk
-    ).exists()
+    assert (
+        AuditEvent.objects.about_patient(existing.pk)
+        .filter(action="list", record_type="intake.patient", actor=front_desk)
+        .exists()
+    )
 
 
 def test_dates_are_shown_in_the_clinics_format_from_settings(desk_client, settings):
