@@ -6,7 +6,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -57,8 +56,7 @@ class PatientQuerySet(models.QuerySet):
 
     def matching(self, query):
         """Current patients whose record number, date of birth or names match a search,
-        or who have a merged record that matches (a merged record's own number finds
-        the record it was merged into)."""
+        or who have a merged record that matches."""
         query = " ".join(query.split())
         if not query:
             return self.none()
@@ -75,12 +73,19 @@ class PatientQuerySet(models.QuerySet):
                 # On PostgreSQL the trigram indexes on UPPER(name) serve these (migration
                 # 0011); the lookups must stay icontains to match them.
                 condition &= Q(given_name__icontains=term) | Q(family_name__icontains=term)
-        # Each matching record stands for the record it was merged into, if any: one
-        # survivor found through itself and its merged records is one result.
-        survivors = self.model.objects.filter(condition).values(
-            survivor=Coalesce("merged_into", "pk")
+        # The current records that match, and the ones a matching merged record went into
+        # (a merged record's own name or number finds the record it was merged into):
+        # two index searches, kept apart so that neither reads every patient, and
+        # disjoint, so that UNION ALL needs no de-duplication. A union can still be
+        # ordered, sliced and counted, not filtered or prefetched.
+        current = self.current().order_by()
+        merged_into = self.model.objects.filter(condition, merged_into__isnull=False)
+        through_merged = current.exclude(condition).filter(pk__in=merged_into.values("merged_into"))
+        return (
+            current.filter(condition)
+            .union(through_merged, all=True)
+            .order_by(*self.model._meta.ordering, "pk")
         )
-        return self.current().filter(pk__in=survivors)
 
     def possible_duplicates(self, *, given_name, family_name, date_of_birth):
         return self.current().filter(

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, prefetch_related_objects
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -139,12 +139,14 @@ def patient_search(request):
     form = PatientSearchForm(request.POST or None)
     page = None
     if form.is_valid():
-        matches = Patient.objects.matching(form.cleaned_data["q"]).prefetch_related(
-            Prefetch("merged_records", queryset=Patient.objects.only("pk", "mrn", "merged_into"))
-        )
+        matches = Patient.objects.matching(form.cleaned_data["q"])
         paginator = CappedCountPaginator(matches, PATIENTS_PER_PAGE, limit=PATIENT_MATCHES_COUNTED)
         page = paginator.get_page(form.cleaned_data["page"] or 1)
         page.object_list = list(page.object_list)
+        prefetch_related_objects(
+            page.object_list,
+            Prefetch("merged_records", queryset=Patient.objects.only("pk", "mrn", "merged_into")),
+        )
         merged = [record for patient in page.object_list for record in patient.merged_records.all()]
         access.listed(request.actor, [*page.object_list, *merged])
     return render(request, "intake/patient_search.html", {"form": form, "page": page})
