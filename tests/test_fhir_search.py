@@ -235,8 +235,7 @@ def test_a_page_costs_the_same_queries_whatever_its_size(
         counts.append(len(queries))
     assert counts[0] == counts[1]
     # Sign-in and roles (6), the page, its related rows, the audit event and its patients
-    # (3), and the
-    # session's activity stamp (3).
+    # (3), and the session's activity stamp (3).
     assert counts[0] <= 15
 
 
