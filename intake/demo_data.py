@@ -523,10 +523,11 @@ class DemoClinic:
         offsets = [0]
         for gap in gaps:
             offsets.append(offsets[-1] + gap)
-        # Any one of the visits falls on any day alike, so the days fill evenly to the
-        # window's ends; the others follow from it, kept inside the window.
-        first = rng.randrange(len(self.days)) - rng.choice(offsets)
-        first = min(max(first, 0), len(self.days) - 1 - span)
+        # The whole run of visits falls inside the window, starting on any day that lets
+        # it: the days thin out a little toward the window's ends, never pile up on them
+        # (pulling runs that would overhang in to the end put 21,000 visits on each end
+        # day of a million).
+        first = rng.randrange(len(self.days) - span)
         return [self.days[first + offset] for offset in offsets]
 
     # Visits

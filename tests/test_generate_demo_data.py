@@ -3,6 +3,7 @@
 import datetime
 import hashlib
 import re
+from collections import Counter
 from io import StringIO
 
 import pytest
@@ -288,3 +289,11 @@ def test_refuses_with_debug_off(condition, staff):
 def test_refuses_a_size_that_is_not_a_number(generate):
     with pytest.raises(CommandError, match="invalid int value"):
         call_command("generate_demo_data", "--patients", "many", "--visits-per-patient", "2")
+
+
+def test_no_day_gathers_the_visits_that_would_overhang_the_window(generated):
+    per_day = Counter(
+        timezone.localtime(at).date() for at in Visit.objects.values_list("scheduled_at", flat=True)
+    )
+    # 480 visits over about 520 weekdays: a day with a handful is chance, not a pile-up.
+    assert max(per_day.values()) <= 5
