@@ -123,9 +123,10 @@ def _batches(records, size):
     last = None
     while True:
         batch = list(records.filter(pk__gt=last)[:size] if last else records[:size])
-        if not batch:
+        if batch:
+            yield batch
+        if len(batch) < size:
             return
-        yield batch
         last = batch[-1].pk
 
 
