@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -157,7 +158,7 @@ def fhir_endpoint(view, *, allowed=("GET", "HEAD")):
                 page=request.resolver_match.view_name,
             )
             return outcome(403, "forbidden", "Your role does not give access to this record.")
-        if isinstance(result, HttpResponse):
+        if isinstance(result, HttpResponseBase):
             return result
         headers = {}
         if version := result.get("meta", {}).get("versionId"):
@@ -366,11 +367,14 @@ def export_kickoff(request, actor):
         raise BadRequest(str(error)) from error
     export.check_access(actor, types)
     query = f"?{params.urlencode()}" if params else ""
+    operation = (
+        "Patient/$export" if request.resolver_match.url_name == "patient-export" else "$export"
+    )
     started = export.start_bulk_export(
         actor=actor,
         types=types,
         since=since,
-        request=f"{settings.FHIR_BASE_URL}/{request.resolver_match.route}{query}",
+        request=f"{settings.FHIR_BASE_URL}/{operation}{query}",
     )
     return HttpResponse(status=202, headers={"Content-Location": _status_address(started)})
 
