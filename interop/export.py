@@ -248,9 +248,9 @@ def manifest(export):
         "request": export.request,
         "requiresAccessToken": True,
         "output": [
-            {"type": name, "url": f"{base}/{name}.ndjson", "count": count}
-            for name, count in export.counts.items()
-            if count
+            {"type": name, "url": f"{base}/{name}.ndjson", "count": export.counts[name]}
+            for name in export.types
+            if export.counts.get(name)
         ],
         "error": [],
     }
