@@ -466,6 +466,12 @@ def capability_statement():
                     "Authorization: Bearer. Every read of patient data is audited."
                 },
                 "resource": [described(resource_type) for resource_type in READS],
+                "operation": [
+                    {
+                        "name": "export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                    }
+                ],
             }
         ],
     }

@@ -244,5 +244,11 @@ def test_bad_parameters_are_a_400_outcome(client, kick_off, lab, query, prefer, 
     assert not BulkExport.objects.exists()
 
 
+def test_the_capability_statement_offers_export(client):
+    response = client.get("/fhir/metadata")
+    operations = json.loads(response.content)["rest"][0]["operation"]
+    assert [operation["name"] for operation in operations] == ["export"]
+
+
 def test_other_methods_are_refused(client, lab, records):
     assert client.post("/fhir/$export", headers={**lab, **ASYNC}).status_code == 405
