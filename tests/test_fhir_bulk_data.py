@@ -225,6 +225,19 @@ def test_an_export_cancelled_before_it_runs_writes_nothing(
     assert BulkExport.objects.get().status == BulkExport.Status.CANCELLED
 
 
+def test_an_export_that_fails_says_so_on_its_status(client, kick_off, records, lab, settings):
+    blocker = settings.FHIR_EXPORT_ROOT.parent / "not-a-folder"
+    blocker.write_text("")
+    settings.FHIR_EXPORT_ROOT = blocker  # the task cannot make its folder here
+    started = kick_off(headers=lab)
+    assert started.status_code == 202
+    failed = client.get(local(started["Content-Location"]), headers=lab)
+    assert failed.status_code == 500
+    failed.resource = validated(json.loads(failed.content))
+    assert issue_text(failed) == "The export failed; ask for it again."
+    assert BulkExport.objects.get().status == BulkExport.Status.FAILED
+
+
 @pytest.mark.parametrize(
     ("query", "prefer", "message"),
     [
