@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3 $$HOME/.pyenv/versions/3.12*/bin/python3 $$HOME/.pyenv/versions/3.13*/bin/python3 python3.13 python3.12; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: run serve test lint format install migrate demo clean
+.PHONY: run serve test lint format install migrate demo bench clean
 
 $(PY):
 	@if [ -z "$(PYTHON)" ]; then \
@@ -65,6 +65,15 @@ node_modules/axe-core/axe.min.js: package.json
 
 test: install node_modules/axe-core/axe.min.js
 	$(VENV)/bin/pytest
+
+# The benchmark (not part of make test): the app under gunicorn on PostgreSQL, measured
+# from outside against baselines run beside it (README.md, Benchmark). DATABASE_URL names
+# the database, default clinic_bench; each size gets its own (clinic_bench_1000).
+BENCH_SIZES ?= 100,1000
+BENCH_OPTIONS ?=
+
+bench: install
+	$(PY) bench/serving.py --sizes $(BENCH_SIZES) $(BENCH_OPTIONS)
 
 lint: install
 	$(VENV)/bin/ruff check .

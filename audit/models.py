@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
-from . import chain
+from . import append_only, chain
 
 # The PostgreSQL advisory lock that serialises appends to the chain ("audit" in ASCII).
 CHAIN_LOCK = 0x6175646974
@@ -30,14 +30,7 @@ def _append(events, using):
     The lock is held to the end of any outer transaction too: inside one, take row locks
     before the first audit event, or two transactions can wait on each other.
     """
-    connection = connections[using]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
-    previous = (
-        AuditEvent.objects.using(using).order_by("-pk").values_list("hash", flat=True).first()
-        or chain.GENESIS
-    )
+    previous = chain_head(using)
     now = timezone.now()
     address = AuditEvent._meta.get_field("remote_addr")
     for event in events:
@@ -50,10 +43,27 @@ def _append(events, using):
         event.hash = previous = chain.event_hash(chain.fields_of(event))
 
 
+def chain_head(using):
+    """The hash of the trail's last event, with appends serialised from here to the end
+    of the transaction (see _append): what the next event appended follows."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
+    return (
+        AuditEvent.objects.using(using).order_by("-pk").values_list("hash", flat=True).first()
+        or chain.GENESIS
+    )
+
+
 class AuditEventQuerySet(models.QuerySet):
     def about_patient(self, patient_id):
-        """Everything done to one patient's records (who saw this record)."""
-        return self.filter(patient_id=patient_id)
+        """Everything done to one patient's records, and every list that showed them (who
+        saw this record). A union of two index lookups: an OR of the two would read the
+        whole trail on PostgreSQL."""
+        own = self.model._base_manager.filter(patient_id=patient_id).values("pk")
+        listed = ListedPatient.objects.filter(patient_id=patient_id).values("event_id")
+        return self.filter(pk__in=own.union(listed))
 
     def done_by(self, user):
         return self.filter(actor=user)
@@ -185,3 +195,22 @@ class AuditEvent(models.Model):
             f"{name}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
             for name, value in sorted(self.detail.items())
         )
+
+
+class ListedPatient(models.Model):
+    """A patient one listing event showed: the event's own detail holds the ids (and its
+    hash covers them); these rows index them, so that "who saw this record" finds the
+    lists as quickly as the reads. Append-only, as events are (append_only.py)."""
+
+    # Events are never deleted: their triggers refuse it before anything could cascade.
+    event = models.ForeignKey(AuditEvent, on_delete=models.DO_NOTHING, related_name="listed")
+    patient_id = models.PositiveBigIntegerField(db_index=True)
+
+    GUARD = append_only.Guard(
+        name="audit_listed_patient",
+        table="audit_listedpatient",
+        message="Listed patients of audit events are append-only",
+    )
+
+    def __str__(self):
+        return f"patient {self.patient_id} in event {self.event_id}"

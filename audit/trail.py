@@ -1,6 +1,9 @@
 """The functions every read and change of patient data goes through to be audited."""
 
-from .models import AuditEvent
+from django.db import router, transaction
+
+from . import chain
+from .models import AuditEvent, ListedPatient, chain_head
 
 
 def record(*, action, record=None, record_type="", patient_id=None, actor, **detail):
@@ -20,33 +23,41 @@ def record(*, action, record=None, record_type="", patient_id=None, actor, **det
     )
 
 
-def record_listing(*, record_type, patient_ids, actor):
-    """One event per patient shown in a list (a search, a day's visits), in one query."""
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=actor.user,
-            actor_label=actor.label,
+def record_listing(*, record_type, record_ids, patient_ids, actor, **detail):
+    """One event for a list of records shown (a search, a day's visits, a page of API
+    search results): the records' ids and their patients' ids in its detail, each patient
+    indexed (ListedPatient) so that the trail of any one of them finds it."""
+    patient_ids = sorted({patient_id for patient_id in patient_ids if patient_id is not None})
+    using = router.db_for_write(AuditEvent)
+    with transaction.atomic(using=using, savepoint=False):
+        event = record(
             action=AuditEvent.Action.LIST,
-            record_type=record_type._meta.label_lower,
-            patient_id=patient_id,
-            remote_addr=actor.address,
+            record=record_type,
+            actor=actor,
+            record_ids=sorted(set(record_ids)),
+            patient_ids=patient_ids,
+            **detail,
         )
-        for patient_id in sorted(set(patient_ids))
-    )
+        ListedPatient.objects.using(using).bulk_create(
+            ListedPatient(event=event, patient_id=patient_id) for patient_id in patient_ids
+        )
+    return event
 
 
-def record_search_page(*, record_type, ids_by_patient, actor, **detail):
-    """One event per patient for one page of search results, naming the records of theirs
-    it returned, in one query: a search page across patients stays on each one's trail."""
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=actor.user,
-            actor_label=actor.label,
-            action=AuditEvent.Action.LIST,
-            record_type=record_type._meta.label_lower,
-            patient_id=patient_id,
-            remote_addr=actor.address,
-            detail={**detail, "ids": sorted(ids)},
-        )
-        for patient_id, ids in sorted(ids_by_patient.items())
-    )
+class BulkAppend:
+    """Chaining events made as table rows for a bulk load (intake.demo_data), which
+    inserts them itself in id order, after every event already in the trail.
+
+    Made inside the loading transaction: appends stay serialised until it ends, so no
+    other event can come between the trail's head read here and the rows inserted.
+    """
+
+    def __init__(self, using):
+        self.head = chain_head(using)
+
+    def link(self, event):
+        """Set `event`'s (a mapping of the hashed fields) prev_hash and hash; it is the
+        next event of the chain."""
+        event["prev_hash"] = self.head
+        event["hash"] = self.head = chain.event_hash(event)
+        return event

@@ -7,7 +7,6 @@ Prints, for each page and data size, the median time per request, the ratio to t
 baseline (the public condition list), and the number of queries.
 """
 
-import datetime
 import os
 import statistics
 import time
@@ -19,7 +18,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+
+from bench.data import busiest_day, populate
 
 REPEAT = 30
 SIZES = [10, 100, 1000]
@@ -39,61 +39,23 @@ def timed(client, method, url, data=None):
     return statistics.median(samples) * 1000, len(queries)
 
 
-def populate(count, condition, clerk, day):
-    from audit.actors import Actor
-    from intake.answers import save_answers
-    from intake.models import Patient, Visit
-    from intake.patients import register_patient
-    from intake.visits import open_visit
-
-    clerk_actor = Actor.for_user(clerk)
-    existing = Visit.objects.count()
-    for n in range(existing, count):
-        patient = register_patient(
-            actor=clerk_actor,
-            given_name=f"Bench{n}",
-            family_name="Patient",
-            date_of_birth=datetime.date(1980, 1, 1) + datetime.timedelta(days=n),
-            sex_at_birth=Patient.SexAtBirth.FEMALE,
-        )
-        visit = open_visit(
-            patient=patient,
-            condition=condition,
-            scheduled_at=timezone.make_aware(datetime.datetime.combine(day, datetime.time(9)))
-            + datetime.timedelta(minutes=n % 480),
-            actor=clerk_actor,
-        )
-        save_answers(
-            visit=visit,
-            values={
-                "first-noticed": day - datetime.timedelta(days=10),
-                "how-often": "all-the-time",
-                "other-symptoms": {"weakness"},
-            },
-            expected_version=0,
-            actor=clerk_actor,
-        )
-
-
 def main():
     call_command("migrate", verbosity=0)
     with open(os.devnull, "w") as quiet:
         call_command("load_demo", stdout=quiet)
-    from conditions.models import Condition
     from intake.models import Visit
 
-    condition = Condition.objects.get(slug="muscle-twitches")
     clerk = User.objects.get(username="frontdesk")
     clerk.groups.add(Group.objects.get(name="Front desk"))
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(clerk)
-    day = timezone.localdate() + datetime.timedelta(days=1)
 
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print(f"database: {engine}; median of {REPEAT} requests each")
     print(f"{'page':<28}{'visits':>8}{'ms':>9}{'ratio':>8}{'queries':>9}")
     for size in SIZES:
-        populate(size, condition, clerk, day)
+        populate(size)
+        day = busiest_day()
         baseline, baseline_queries = timed(client, "get", "/conditions/")
         visit = Visit.objects.filter(scheduled_at__date=day).first()
         rows = [

@@ -89,27 +89,17 @@ def may_search(actor, model, *, permission):
         raise AccessDenied(record=model, patient_id=None)
 
 
-def searched(actor, records, **detail):
-    """Record that one page of search results returned these patients, visits or orders:
-    an event per patient, naming the records of theirs on the page."""
-    records = list(records)
-    ids_by_patient = {}
-    for record in records:
-        ids_by_patient.setdefault(patient_id_of(record), []).append(record.pk)
-    if records:
-        trail.record_search_page(
-            record_type=type(records[0]), ids_by_patient=ids_by_patient, actor=actor, **detail
-        )
-    return records
-
-
-def listed(actor, records):
-    """Record that a page listed these patients, visits or orders (a search, a day list)."""
+def listed(actor, records, **detail):
+    """Record that a page listed these patients, visits or orders (a search, a day list,
+    a page of API search results; `detail` says which): one audit event for the list,
+    naming every record and patient it showed."""
     records = list(records)
     if records:
         trail.record_listing(
             record_type=type(records[0]),
+            record_ids=[record.pk for record in records],
             patient_ids=[patient_id_of(record) for record in records],
             actor=actor,
+            **detail,
         )
     return records

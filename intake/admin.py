@@ -22,7 +22,8 @@ from hl7v2.admin import NotYetSentFilter, OrderMessageInline
 
 from . import access, orders
 from .models import Answer, OrderAddendum, Patient, TestOrder, Visit
-from .roles import active_providers
+from .paginators import EstimatedCountPaginator
+from .roles import active_providers, providers
 from .visits import assign_provider, close_visit, mark_seen
 
 
@@ -87,6 +88,14 @@ class AuditedReadsMixin:
         return False
 
 
+class ProviderListFilter(admin.RelatedFieldListFilter):
+    """A filter by provider whose choices are the Provider role's members, read from the
+    user table, rather than every provider found in the (long) list being filtered."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(user.pk, str(user)) for user in providers()]
+
+
 @admin.register(Patient)
 class PatientAdmin(AuditedReadsMixin, admin.ModelAdmin):
     list_display = ["mrn", "family_name", "given_name", "date_of_birth", "sex_at_birth"]
@@ -111,6 +120,7 @@ class PatientAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "record_changes",
     ]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def has_add_permission(self, request):
         return False  # patients are registered on the staff pages, with the duplicate check
@@ -227,13 +237,13 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
     list_filter = [
         "status",
         "condition",
-        ("provider", admin.RelatedOnlyFieldListFilter),
+        ("provider", ProviderListFilter),
         ("scheduled_at", admin.DateFieldListFilter),
     ]
     search_fields = ["=patient__mrn", "patient__family_name", "patient__given_name"]
     list_select_related = ["patient", "condition", "provider"]
-    date_hierarchy = "scheduled_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     ordering = ["-scheduled_at"]
     readonly_fields = [
         "patient_summary",
@@ -605,7 +615,7 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "priority",
         "test__kind",
         NotYetSentFilter,
-        ("ordered_by", admin.RelatedOnlyFieldListFilter),
+        ("ordered_by", ProviderListFilter),
         ("ordered_at", admin.DateFieldListFilter),
     ]
     search_fields = [
@@ -614,8 +624,8 @@ class TestOrderAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "visit__patient__given_name",
     ]
     list_select_related = ["visit__patient", "ordered_by"]
-    date_hierarchy = "ordered_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     inlines = [OrderAddendumInline, OrderMessageInline]
     actions = ["schedule_selected", "cancel_selected"]
     ORDER_FIELDS = [

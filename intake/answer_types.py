@@ -359,6 +359,9 @@ class ScaleAnswer(AnswerType):
         point = cleaned_data.get(name)
         return int(point) if point else None
 
+    def to_columns(self, question, value):
+        return {"value_number": int(value)}
+
     def initial(self, answer, name):
         value = self.value(answer)
         return {name: None if value is None else str(value)}

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from audit import trail
 from audit.models import AuditEvent
@@ -69,9 +70,9 @@ def save_answers(
             elif _typed_fields(question, value) == _current_fields(answer):
                 continue
             _fill(answer, question, value, position=position, source=source, by=actor.user)
-            answer.save_by(actor)
             existing[question.key] = answer
             changed.append(question.key)
+        _write([existing[key] for key in changed], actor=actor)
 
         if complete:
             missing = [
@@ -104,6 +105,36 @@ def save_answers(
             answers_changed=changed,
         )
     return visit
+
+
+# The columns an answer's save can change.
+WRITTEN_FIELDS = [
+    *Answer.VALUE_FIELDS,
+    "wording",
+    "answer_type",
+    "position",
+    "source",
+    "answered_by",
+    "answered_at",
+    "patient_answer",
+    "corrected_by",
+    "corrected_at",
+]
+
+
+def _write(answers, *, actor):
+    """Insert the new answers and update the changed ones, each with its version (who
+    changed it), in a query or two per kind however many answers there are."""
+    versions = {
+        "default_user": actor.user,
+        "custom_historical_attrs": {"history_actor": actor.label},
+    }
+    new = [answer for answer in answers if answer.pk is None]
+    changed = [answer for answer in answers if answer.pk is not None]
+    if new:
+        bulk_create_with_history(new, Answer, **versions)
+    if changed:
+        bulk_update_with_history(changed, Answer, fields=WRITTEN_FIELDS, **versions)
 
 
 @dataclass

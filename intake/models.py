@@ -27,12 +27,18 @@ class RecordNumberCounter(models.Model):
 
     @classmethod
     def next_number(cls):
+        (number,) = cls.reserve(1)
+        return number
+
+    @classmethod
+    def reserve(cls, count):
+        """`count` new record numbers in a row (an iterator), for registering in bulk."""
         with transaction.atomic():
             counter, _ = cls.objects.select_for_update().get_or_create(pk=1)
-            counter.last = F("last") + 1
+            counter.last = F("last") + count
             counter.save(update_fields=["last"])
             counter.refresh_from_db(fields=["last"])
-        return _with_check_digit(counter.last)
+        return map(_with_check_digit, range(counter.last - count + 1, counter.last + 1))
 
 
 def _with_check_digit(number):
@@ -49,12 +55,6 @@ def is_valid_record_number(value):
     return value.isdigit() and len(value) == 8 and _with_check_digit(int(value[:7])) == value
 
 
-def _self_or_merged(**lookup):
-    """A lookup met by the record itself or by a record merged into it."""
-    merged = {f"merged_records__{name}": value for name, value in lookup.items()}
-    return Q(**lookup) | Q(**merged)
-
-
 class PatientQuerySet(models.QuerySet):
     def current(self):
         """Records in use: not merged into another record."""
@@ -62,26 +62,36 @@ class PatientQuerySet(models.QuerySet):
 
     def matching(self, query):
         """Current patients whose record number, date of birth or names match a search,
-        or who have a merged record that matches (a merged record's own number finds
-        the record it was merged into)."""
+        or who have a merged record that matches."""
         query = " ".join(query.split())
         if not query:
             return self.none()
         if query.isdigit():
-            condition = _self_or_merged(mrn__startswith=query)
+            condition = Q(mrn__startswith=query)
         elif date_of_birth := parse_typed_date(query):
-            condition = _self_or_merged(date_of_birth=date_of_birth)
+            condition = Q(date_of_birth=date_of_birth)
         else:
             terms = query.replace(",", " ").split()
             if not terms:
                 return self.none()
             condition = Q()
             for term in terms:
-                condition &= _self_or_merged(given_name__icontains=term) | _self_or_merged(
-                    family_name__icontains=term
-                )
-        # Rows join a survivor's merged records: one survivor matched twice is one result.
-        return self.current().filter(pk__in=self.model.objects.filter(condition).values("pk"))
+                # On PostgreSQL the trigram indexes on UPPER(name) serve these (migration
+                # 0011); the lookups must stay icontains to match them.
+                condition &= Q(given_name__icontains=term) | Q(family_name__icontains=term)
+        # The current records that match, and the ones a matching merged record went into
+        # (a merged record's own name or number finds the record it was merged into):
+        # two index searches, kept apart so that neither reads every patient, and
+        # disjoint, so that UNION ALL needs no de-duplication. A union can still be
+        # ordered, sliced and counted, not filtered or prefetched.
+        current = self.current().order_by()
+        merged_into = self.model.objects.filter(condition, merged_into__isnull=False)
+        through_merged = current.exclude(condition).filter(pk__in=merged_into.values("merged_into"))
+        return (
+            current.filter(condition)
+            .union(through_merged, all=True)
+            .order_by(*self.model._meta.ordering, "pk")
+        )
 
     def possible_duplicates(self, *, given_name, family_name, date_of_birth):
         return self.current().filter(
@@ -148,7 +158,11 @@ class Patient(KeepsHistory, models.Model):
 
     class Meta:
         ordering = ["family_name", "given_name", "date_of_birth"]
-        indexes = [models.Index(fields=["family_name", "given_name"])]
+        # Searches by part of a name use trigram indexes, on PostgreSQL (migration 0011).
+        indexes = [
+            models.Index(fields=["family_name", "given_name"]),
+            models.Index(fields=["date_of_birth"], name="patient_birth_date_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(mrn=""), name="patient_has_record_number"),
             models.CheckConstraint(
@@ -801,7 +815,10 @@ class TestOrder(KeepsHistory, StatusWorkflow, models.Model):
 
     class Meta:
         ordering = ["-ordered_at", "-id"]
-        indexes = [models.Index(fields=["status", "ordered_at"])]
+        indexes = [
+            models.Index(fields=["status", "ordered_at"]),
+            models.Index(fields=["-ordered_at", "-id"], name="testorder_newest_first_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(reason=""), name="order_has_reason"),
             models.CheckConstraint(

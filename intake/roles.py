@@ -101,6 +101,11 @@ def sync_roles(**kwargs):
         group.permissions.set(permissions)
 
 
+def providers():
+    """The users in the Provider role, active or not (who a past visit or order names)."""
+    return get_user_model().objects.filter(groups__name=PROVIDER).order_by("username")
+
+
 def active_providers():
     """The users who can be a visit's provider."""
     return get_user_model().objects.filter(groups__name=PROVIDER, is_active=True)

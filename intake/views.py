@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, prefetch_related_objects
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -45,6 +45,7 @@ from .merges import (
     visits_to_move,
 )
 from .models import Answer, Patient, PatientMerge, TestOrder, Visit
+from .paginators import CappedCountPaginator
 from .patients import DETAILS, StaleEdit, register_patient, update_patient
 from .visits import (
     cancel_visit,
@@ -57,6 +58,8 @@ from .visits import (
 )
 
 PATIENTS_PER_PAGE = 25
+# A search counts this many matches at most (20 pages); past it, it asks for more letters.
+PATIENT_MATCHES_COUNTED = 500
 VISITS_PER_PAGE = 100
 MERGES_PER_PAGE = 50
 MERGED_RECORD_IS_READ_ONLY = (
@@ -88,19 +91,20 @@ def today(request):
     """Queries: the providers for the filter; the day's visits a page at a time (their
     count, then the page with patient, condition and provider and whether each patient
     answered through a link, in one); the page's pre-visit links, in one; the open visits
-    of the day with urgent flags, on any page, in one. Flags are stored on each visit, so
-    the count does not grow with the visits."""
+    of the day with urgent flags, on any page, in one; one audit event for the page.
+    Flags are stored on each visit, so the count does not grow with the visits."""
     form = DayForm(request.GET or None, user=request.user)
     day, provider, sort = form.choices()
     day_visits = form.filter(Visit.objects.on_day(day), provider).for_lists()
-    urgent_visits = access.listed(
-        request.actor,
-        day_visits.with_urgent_flags().exclude(status__in=Visit.FINISHED).order_by("scheduled_at"),
+    urgent_visits = list(
+        day_visits.with_urgent_flags().exclude(status__in=Visit.FINISHED).order_by("scheduled_at")
     )
     visits = day_visits.for_day_list()
     visits = visits.order_by(*DAY_ORDERS[sort]).prefetch_related("previsit_links")
     page = Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = access.listed(request.actor, page.object_list)
+    page.object_list = list(page.object_list)
+    # One audit event for everything the page shows.
+    access.listed(request.actor, [*urgent_visits, *page.object_list])
     for visit in page.object_list:
         # Links come newest first: the latest is the one that counts.
         link = next(iter(visit.previsit_links.all()), None)
@@ -130,20 +134,22 @@ def today(request):
 def patient_search(request):
     """A POST, so that names and dates of birth never appear in URLs or access logs.
 
-    Queries: the count, a page of patients, and the record numbers of records merged
-    into them (a merged record's number finds the record it was merged into)."""
+    Queries: the count (up to PATIENT_MATCHES_COUNTED), a page of patients, and the
+    record numbers of records merged into them (a merged record's number finds the
+    record it was merged into). On PostgreSQL, trigram indexes find names."""
     form = PatientSearchForm(request.POST or None)
     page = None
     if form.is_valid():
-        matches = Patient.objects.matching(form.cleaned_data["q"]).prefetch_related(
-            Prefetch("merged_records", queryset=Patient.objects.only("pk", "mrn", "merged_into"))
+        matches = Patient.objects.matching(form.cleaned_data["q"])
+        paginator = CappedCountPaginator(matches, PATIENTS_PER_PAGE, limit=PATIENT_MATCHES_COUNTED)
+        page = paginator.get_page(form.cleaned_data["page"] or 1)
+        page.object_list = list(page.object_list)
+        prefetch_related_objects(
+            page.object_list,
+            Prefetch("merged_records", queryset=Patient.objects.only("pk", "mrn", "merged_into")),
         )
-        page = Paginator(matches, PATIENTS_PER_PAGE).get_page(form.cleaned_data["page"] or 1)
-        page.object_list = access.listed(request.actor, page.object_list)
-        access.listed(
-            request.actor,
-            [merged for patient in page.object_list for merged in patient.merged_records.all()],
-        )
+        merged = [record for patient in page.object_list for record in patient.merged_records.all()]
+        access.listed(request.actor, [*page.object_list, *merged])
     return render(request, "intake/patient_search.html", {"form": form, "page": page})
 
 

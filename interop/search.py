@@ -113,7 +113,7 @@ class Search:
         raise NotImplementedError
 
     def audit(self, actor, records, page):
-        access.searched(actor, records, page=page)
+        access.listed(actor, records, page=page)
 
 
 class PatientSearch(Search):
@@ -220,12 +220,13 @@ class AuditEventSearch(Search):
         return [resources.audit_event(event) for event in records]
 
     def audit(self, actor, records, page):
-        ids_by_patient = {}
-        for event in records:
-            ids_by_patient.setdefault(event.patient_id, []).append(event.pk)
         if records:
-            trail.record_search_page(
-                record_type=AuditEvent, ids_by_patient=ids_by_patient, actor=actor, page=page
+            trail.record_listing(
+                record_type=AuditEvent,
+                record_ids=[event.pk for event in records],
+                patient_ids=[event.patient_id for event in records],
+                actor=actor,
+                page=page,
             )
 
 

@@ -13,7 +13,7 @@ from django.test import Client
 
 from audit import append_only, chain, trail
 from audit.actors import Actor
-from audit.models import AuditEvent
+from audit.models import AuditEvent, ListedPatient
 from intake import orders
 from intake.models import Patient
 
@@ -151,18 +151,40 @@ def test_events_are_hashed_as_they_read_back_from_the_database(db):
     assert verify().startswith("Audit trail intact: 6 events checked")
 
 
-def test_a_listing_is_one_insert_chained_in_order(db, django_assert_max_num_queries):
+def test_a_listing_is_one_event_chained_in_order_its_patients_indexed(
+    db, django_assert_max_num_queries
+):
     patient_ids = [PatientFactory().pk for _ in range(5)]
-    trail.record(action=AuditEvent.Action.VIEW, record_type="intake:today", actor=Actor.system())
-    # The lock (PostgreSQL), the last hash, the INSERT.
-    with django_assert_max_num_queries(3) as queries:
-        trail.record_listing(record_type=Patient, patient_ids=patient_ids, actor=Actor.system())
+    first = trail.record(
+        action=AuditEvent.Action.VIEW, record_type="intake:today", actor=Actor.system()
+    )
+    # The lock (PostgreSQL), the last hash, the event, its patients: however many.
+    with django_assert_max_num_queries(4) as queries:
+        listing = trail.record_listing(
+            record_type=Patient,
+            record_ids=patient_ids,
+            patient_ids=[*patient_ids, patient_ids[0]],
+            actor=Actor.system(),
+        )
     inserts = [query for query in queries.captured_queries if query["sql"].startswith("INSERT")]
-    assert len(inserts) == 1
-    events = list(AuditEvent.objects.order_by("pk"))
-    assert [event.patient_id for event in events[1:]] == sorted(patient_ids)
-    assert [event.prev_hash for event in events[1:]] == [event.hash for event in events[:-1]]
-    assert verify().startswith("Audit trail intact: 6 events checked")
+    assert len(inserts) == 2
+    assert list(AuditEvent.objects.order_by("pk")) == [first, listing]
+    assert listing.prev_hash == first.hash
+    assert listing.detail == {"record_ids": sorted(patient_ids), "patient_ids": sorted(patient_ids)}
+    assert sorted(listing.listed.values_list("patient_id", flat=True)) == sorted(patient_ids)
+    assert verify().startswith("Audit trail intact: 2 events checked")
+
+
+def test_the_patients_of_a_listing_cannot_be_changed_or_removed(db):
+    patient = PatientFactory()
+    listing = trail.record_listing(
+        record_type=Patient, record_ids=[patient.pk], patient_ids=[patient.pk], actor=Actor.system()
+    )
+    rows = ListedPatient.objects.filter(event=listing)
+    for back_door in (lambda: rows.update(patient_id=patient.pk + 1), rows.delete):
+        with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+            back_door()
+    assert list(rows.values_list("patient_id", flat=True)) == [patient.pk]
 
 
 # verify_audit
@@ -327,7 +349,10 @@ def test_the_chain_holds_when_many_write_at_once(front_desk):
             for index in range(events_each):
                 if index % 5 == 0:
                     trail.record_listing(
-                        record_type=Patient, patient_ids=[number, number + 100], actor=actor
+                        record_type=Patient,
+                        record_ids=[number, number + 100],
+                        patient_ids=[number, number + 100],
+                        actor=actor,
                     )
                 else:
                     trail.record(
@@ -348,6 +373,7 @@ def test_the_chain_holds_when_many_write_at_once(front_desk):
         thread.join()
 
     assert failures == []
-    expected = writers * (events_each // 5 * 2 + events_each - events_each // 5)
+    expected = writers * events_each  # a listing is one event, however many patients
     assert AuditEvent.objects.count() == expected
+    assert ListedPatient.objects.count() == writers * (events_each // 5) * 2
     assert verify().startswith(f"Audit trail intact: {expected} events checked")

@@ -117,6 +117,25 @@ def test_a_patients_trail_shows_who_did_what_when_and_from_where(
     ]  # fmt: skip
 
 
+def test_a_patients_trail_shows_the_lists_that_showed_them(admin_client, front_desk):
+    patient = PatientFactory(family_name="Lindqvist")
+    other = PatientFactory(family_name="Lindberg")
+    desk = Client()
+    desk.force_login(front_desk)
+    desk.post("/staff/patients/", {"q": "Lind"})  # one event for both
+
+    shown = rows(admin_client.get(URL, {"patient": patient.pk}))[1:]
+    not_shown = rows(admin_client.get(URL, {"patient": PatientFactory().pk}))[1:]
+
+    [listing] = shown
+    assert listing[1:4] == [f"{front_desk.get_full_name()} (fran.frontdesk)", "Listed", "Patients"]
+    assert (
+        f"patient_ids: {', '.join(str(p.pk) for p in sorted([patient, other], key=lambda p: p.pk))}"
+        in listing[-1]
+    )
+    assert not_shown == []
+
+
 def test_looking_at_a_patients_trail_is_an_audit_event_about_that_patient(
     admin_client, clinic_admin, morning
 ):

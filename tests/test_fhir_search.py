@@ -77,11 +77,21 @@ def test_each_search_page_is_one_audit_event_naming_its_records(fhir, five_visit
     first = fhir.get("Encounter", {"patient": patient_id, "_count": 3})
     _all_pages(fhir, first)
     events = AuditEvent.objects.filter(action="list", record_type="intake.visit").order_by("pk")
-    assert [(event.patient_id, event.detail) for event in events] == [
-        (patient_id, {"ids": [visit.pk for visit in five_visits[:3]], "page": 1}),
-        (patient_id, {"ids": [visit.pk for visit in five_visits[3:]], "page": 2}),
+    assert [event.detail for event in events] == [
+        {
+            "record_ids": [visit.pk for visit in five_visits[:3]],
+            "patient_ids": [patient_id],
+            "page": 1,
+        },
+        {
+            "record_ids": [visit.pk for visit in five_visits[3:]],
+            "patient_ids": [patient_id],
+            "page": 2,
+        },
     ]
     assert {event.actor_id for event in events} == {provider.pk}
+    # Each page is on the patient's own trail.
+    assert set(AuditEvent.objects.about_patient(patient_id)) >= set(events)
 
 
 def test_last_updated_finds_records_changed_in_a_time_range(fhir, five_visits):

@@ -3,8 +3,10 @@
 import datetime
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.db.models import Q
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -317,15 +319,74 @@ def test_search_results_come_25_to_a_page_in_name_order(desk_client):
         assert 'name="q" value="Lee"' in response.text
 
 
-def test_a_search_records_each_listed_patient_in_the_audit_trail(desk_client, front_desk):
+def test_a_search_counts_no_further_than_it_lists_and_asks_for_more_letters(
+    desk_client, monkeypatch
+):
+    monkeypatch.setattr("intake.views.PATIENT_MATCHES_COUNTED", 10)
+    for number in range(12):
+        PatientFactory(given_name=f"Ann{number:02d}", family_name="Lee")
+
+    response = desk_client.post(SEARCH, {"q": "Lee"})
+
+    assert "More than 10 patients found" in response.text
+    assert "add more of the name" in response.text
+    assert [p.given_name for p in response.context["page"]] == [f"Ann{n:02d}" for n in range(10)]
+
+
+def test_a_name_search_finds_a_part_inside_a_name_and_a_merged_record_once(desk_client):
+    vargas = PatientFactory(given_name="Ines", family_name="Vargas")
+    PatientFactory(given_name="Margaret", family_name="Lee", merged_into=vargas)
+    PatientFactory(given_name="Inge", family_name="Berg")
+
+    by_part = desk_client.post(SEARCH, {"q": "ARGA"})
+    by_both = desk_client.post(SEARCH, {"q": "in arg"})
+
+    assert list(by_part.context["page"]) == [vargas]
+    assert "1 patient found" in by_part.text
+    assert list(by_both.context["page"]) == [vargas]
+
+
+def test_a_search_costs_the_same_queries_however_many_patients_match(
+    desk_client, django_assert_num_queries
+):
+    PatientFactory(family_name="Lee")
+    with CaptureQueriesContext(connection) as one_match:
+        desk_client.post(SEARCH, {"q": "Lee"})
+    PatientFactory.create_batch(40, family_name="Lee")
+
+    with django_assert_num_queries(len(one_match)):
+        response = desk_client.post(SEARCH, {"q": "Lee"})
+
+    assert "41 patients found" in response.text
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
+def test_the_name_lookups_of_a_search_can_use_the_trigram_indexes_on_postgresql(db):
+    names = Patient.objects.filter(Q(given_name__icontains="arg") | Q(family_name__icontains="arg"))
+    sql, params = names.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # The table is tiny: rule out reading it whole, to see which index fits the query.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Bitmap Index Scan on patient_given_name_trgm" in plan
+    assert "Bitmap Index Scan on patient_family_name_trgm" in plan
+
+
+def test_a_search_records_the_patients_it_listed_in_one_audit_event(desk_client, front_desk):
     shown = [PatientFactory(family_name="Lee"), PatientFactory(family_name="Lee")]
-    PatientFactory(family_name="Other")
+    other = PatientFactory(family_name="Other")
 
     desk_client.post(SEARCH, {"q": "Lee"})
 
-    events = AuditEvent.objects.filter(action="list")
-    assert sorted(event.patient_id for event in events) == sorted(p.pk for p in shown)
-    assert {event.actor for event in events} == {front_desk}
+    listing = AuditEvent.objects.get(action="list")
+    assert listing.actor == front_desk
+    assert listing.detail["patient_ids"] == sorted(p.pk for p in shown)
+    for patient in shown:
+        assert list(AuditEvent.objects.about_patient(patient.pk)) == [listing]
+    assert not AuditEvent.objects.about_patient(other.pk).exists()
 
 
 # The patient page
@@ -368,9 +429,11 @@ def test_showing_possible_duplicates_is_audited(desk_client, front_desk):
     response = desk_client.post(REGISTER, data)
 
     assert existing.mrn in response.text
-    assert AuditEvent.objects.filter(
-        action="list", record_type="intake.patient", patient_id=existing.pk, actor=front_desk
-    ).exists()
+    assert (
+        AuditEvent.objects.about_patient(existing.pk)
+        .filter(action="list", record_type="intake.patient", actor=front_desk)
+        .exists()
+    )
 
 
 def test_dates_are_shown_in_the_clinics_format_from_settings(desk_client, settings):

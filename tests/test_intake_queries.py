@@ -137,3 +137,28 @@ def test_the_visit_page_takes_as_many_queries_for_50_answers_as_for_5(
     assert (len(small.context["answers"]), len(large.context["answers"])) == (5, 50)
     # The changes shown: the visit's creation and each answer's, up to the page's limit.
     assert (len(small.context["record_history"]), len(large.context["record_history"])) == (6, 50)
+
+
+def test_saving_every_answer_takes_as_many_queries_as_saving_one(
+    desk_client, condition, intake_data, django_assert_num_queries
+):
+    """New and changed answers and their versions are written in bulk."""
+    one, every = VisitFactory(), VisitFactory()
+    only_how_often = {
+        name: None for name in intake_data(one) if name.startswith("q_") and name != "q_how-often"
+    }
+    data = {name: value for name, value in intake_data(one, action="save").items()}
+    for name in only_how_often:
+        data.pop(name)
+    with CaptureQueriesContext(connection) as saving_one:
+        assert desk_client.post(f"/staff/visits/{one.pk}/intake/", data).status_code == 302
+
+    with django_assert_num_queries(len(saving_one)):
+        response = desk_client.post(
+            f"/staff/visits/{every.pk}/intake/", intake_data(every, action="save")
+        )
+
+    assert response.status_code == 302
+    assert one.answers.count() == 1
+    assert every.answers.count() == len(every.questions()) > 1
+    assert every.answers.get(question_key="how-often").history.count() == 1

@@ -124,15 +124,24 @@ def test_cancelled_visits_stay_on_the_list_marked_cancelled(desk_client, visit):
     assert "Cancelled" in response.text
 
 
-def test_each_listed_patient_is_recorded_in_the_audit_trail(desk_client, condition):
-    visits = [VisitFactory(), VisitFactory()]
+def test_the_day_list_is_one_audit_event_naming_every_visit_and_patient_it_shows(
+    desk_client, front_desk, condition
+):
+    visits = [
+        VisitFactory(),
+        VisitFactory(red_flags=[{"message": "Weakness", "reason": "Asked", "urgent": True}]),
+    ]
 
     desk_client.get(TODAY)
 
-    listed = AuditEvent.objects.filter(action="list", record_type="intake.visit")
-    assert sorted(listed.values_list("patient_id", flat=True)) == sorted(
-        v.patient_id for v in visits
-    )
+    listing = AuditEvent.objects.get(action="list")
+    assert (listing.record_type, listing.actor) == ("intake.visit", front_desk)
+    assert listing.detail == {
+        "record_ids": sorted(v.pk for v in visits),
+        "patient_ids": sorted(v.patient_id for v in visits),
+    }
+    for visit in visits:  # who saw this patient's record
+        assert listing in AuditEvent.objects.about_patient(visit.patient_id)
 
 
 def test_a_busy_day_is_shown_a_hundred_visits_at_a_time(client, front_desk, condition):

@@ -720,14 +720,19 @@ def test_each_provider_has_their_own_review_list(client, colleague, worklist, co
     assert [order.test_name for order in response.context["cl"].result_list] == [EMG]
 
 
-def test_listing_orders_is_audited_per_patient(provider_client, provider, worklist):
+def test_listing_orders_is_one_audit_event_naming_the_orders_and_patients(
+    provider_client, provider, worklist
+):
     provider_client.get(ORDERS)
 
-    listed_patients = AuditEvent.objects.filter(action="list", record_type="intake.testorder")
-    assert sorted(listed_patients.values_list("patient_id", flat=True)) == sorted(
-        {order.visit.patient_id for order in worklist.values()}
-    )
-    assert {event.actor for event in listed_patients} == {provider}
+    listing = AuditEvent.objects.get(action="list", record_type="intake.testorder")
+    assert listing.actor == provider
+    assert listing.detail == {
+        "record_ids": sorted(order.pk for order in worklist.values()),
+        "patient_ids": sorted({order.visit.patient_id for order in worklist.values()}),
+    }
+    for order in worklist.values():
+        assert listing in AuditEvent.objects.about_patient(order.visit.patient_id)
 
 
 # Bulk actions follow the same rules

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('conditions', '0011_scale_answer_type'),
-        ('intake', '0010_scale_answers'),
+        ('intake', '0011_patient_search_and_order_list_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
