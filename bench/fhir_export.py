@@ -5,15 +5,13 @@ the same rows measured in the same run.
     .venv/bin/python bench/fhir_export.py              # 1,000 and 100,000 visits
     .venv/bin/python bench/fhir_export.py 1000 10000   # other sizes
 
-The first 1,000 visits are made by the intake workflows (a patient, a visit, three
-answers each); larger sizes copy them in bulk. For each size: the export's resources per
-second (Patient, Encounter and QuestionnaireResponse files), its peak Python memory
-(tracemalloc, in a second run; it includes cyclic garbage until the collector runs, so
-it levels off rather than staying flat) and its queries, then, on PostgreSQL, `psql \\copy` of the
-patient, visit and answer rows to /dev/null.
+The visits come from bench/data.py (generate_demo_data where it is installed). For each
+size: the export's resources per second (every type), its peak Python memory
+(tracemalloc, in a second run; it counts cyclic garbage until the collector runs, so it
+levels off rather than staying flat) and its queries; then, on PostgreSQL, `psql \\copy`
+of the patient, visit, answer and order rows to /dev/null.
 """
 
-import datetime
 import os
 import subprocess
 import sys
@@ -24,59 +22,14 @@ from pathlib import Path
 
 import environment  # noqa: F401  (sets Django up; must come first)
 from django.conf import settings
-from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
-from pages import populate
+
+from bench.data import populate
 
 SIZES = [int(size) for size in sys.argv[1:]] or [1000, 100000]
-WORKFLOW_VISITS = 1000
-TYPES = ["Patient", "Encounter", "QuestionnaireResponse"]
-COPY_TABLES = ["intake_patient", "intake_visit", "intake_answer"]
-
-
-def grow(count):
-    """Copy the workflow-made visits (with their patients and answers) up to `count`."""
-    from intake.models import Answer, Patient, Visit
-
-    templates = list(Visit.objects.order_by("pk")[:WORKFLOW_VISITS].prefetch_related("answers"))
-    existing = Visit.objects.count()
-    for start in range(existing, count, WORKFLOW_VISITS):
-        chunk = range(start, min(count, start + WORKFLOW_VISITS))
-        patients = Patient.objects.bulk_create(
-            Patient(
-                mrn=f"B{n:07d}",
-                given_name=f"Bench{n}",
-                family_name="Patient",
-                date_of_birth=datetime.date(1950, 1, 1) + datetime.timedelta(days=n % 20000),
-                sex_at_birth=Patient.SexAtBirth.FEMALE,
-            )
-            for n in chunk
-        )
-        pairs = [
-            (templates[n % len(templates)], patient)
-            for n, patient in zip(chunk, patients, strict=True)
-        ]
-        visits = Visit.objects.bulk_create(
-            Visit(
-                **{
-                    field.attname: getattr(template, field.attname)
-                    for field in Visit._meta.concrete_fields
-                    if not field.primary_key
-                },
-            )
-            for template, _ in pairs
-        )
-        answers = []
-        for visit, (template, patient) in zip(visits, pairs, strict=True):
-            visit.patient = patient
-            for answer in template.answers.all():
-                answer.pk, answer.visit = None, visit
-                answers.append(answer)
-        Visit.objects.bulk_update(visits, ["patient"])
-        Answer.objects.bulk_create(answers)
+COPY_TABLES = ["intake_patient", "intake_visit", "intake_answer", "intake_testorder"]
 
 
 def export_once(directory, *, trace=False):
@@ -87,7 +40,7 @@ def export_once(directory, *, trace=False):
     connection.queries_log.clear()  # DEBUG's log holds the last 9,000 queries
     start = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        counts = export.write_ndjson(directory, types=TYPES)
+        counts = export.write_ndjson(directory, types=list(export.TYPES))
     seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1] if trace else None
     if trace:
@@ -119,24 +72,14 @@ def psql_copy():
 
 def main():
     call_command("migrate", verbosity=0)
-    with open(os.devnull, "w") as quiet:
-        call_command("load_demo", stdout=quiet)
-    from conditions.models import Condition
-
-    condition = Condition.objects.get(slug="muscle-twitches")
-    clerk = User.objects.get(username="frontdesk")
-    clerk.groups.add(Group.objects.get(name="Front desk"))
-    day = timezone.localdate() + datetime.timedelta(days=1)
-
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    print(f"database: {engine}; batch size {settings.FHIR_EXPORT_BATCH_SIZE}; types {TYPES}")
+    print(f"database: {engine}; batch size {settings.FHIR_EXPORT_BATCH_SIZE}; every type")
     print(
         f"{'visits':>8}{'resources':>11}{'export/s':>10}{'peak MiB':>10}{'queries':>9}"
         f"{'copy rows':>11}{'copy/s':>10}{'ratio':>7}"
     )
     for size in SIZES:
-        populate(min(size, WORKFLOW_VISITS), condition, clerk, day)
-        grow(size)
+        populate(size)
         with tempfile.TemporaryDirectory() as folder:
             resources, seconds, _, queries = export_once(Path(folder))
             _, _, peak, _ = export_once(Path(folder), trace=True)
