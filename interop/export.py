@@ -3,8 +3,9 @@ resource type, by `manage.py export_fhir` and by the Bulk Data `$export` operati
 
 Records are read by keyset (id order, `FHIR_EXPORT_BATCH_SIZE` rows per query, their
 relations joined or prefetched per batch), so memory stays bounded by the batch size and
-the queries per batch stay the same however many records there are. An export is one audit event naming the types and
-counts: a system export reads every patient, so it is not also an event per patient.
+the queries per batch stay the same however many records there are. An export is one
+audit event naming the types and counts: a system export reads every patient, so it is
+not also an event per patient.
 """
 
 import json
