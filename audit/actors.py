@@ -44,6 +44,8 @@ class Actor:
     granted: frozenset = frozenset()
     # An API client the patient answers through (a kiosk, a patient app).
     answers_as_patient: bool = False
+    # The API client acting, so what it asked for (a bulk export) is its alone.
+    api_client_id: int | None = None
 
     @classmethod
     def of_request(cls, request):
@@ -83,6 +85,7 @@ class Actor:
             address=address,
             granted=frozenset(permissions),
             answers_as_patient=client.submits_answers,
+            api_client_id=client.pk,
         )
 
     @property

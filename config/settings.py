@@ -355,6 +355,12 @@ FHIR_BASE_URL = os.environ.get("FHIR_BASE_URL", f"{STAFF_BASE_URL}/fhir").rstrip
 FHIR_RECORD_NUMBER_SYSTEM = os.environ.get(
     "FHIR_RECORD_NUMBER_SYSTEM", f"{STAFF_BASE_URL}/record-number"
 )
+# Bulk exports ($export) are written here, outside every served folder, and handed out
+# only through the API; an export reads this many rows per query.
+FHIR_EXPORT_ROOT = Path(
+    os.environ.get("FHIR_EXPORT_ROOT", BASE_DIR / "media" / "private" / "fhir-exports")
+)
+FHIR_EXPORT_BATCH_SIZE = int(os.environ.get("FHIR_EXPORT_BATCH_SIZE", "500"))
 PREVISIT_LINK_DAYS = int(os.environ.get("PREVISIT_LINK_DAYS", "7"))
 # Failed link or date-of-birth tries one client address may make in a window.
 PREVISIT_MAX_FAILURES = int(os.environ.get("PREVISIT_MAX_FAILURES", "20"))

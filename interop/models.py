@@ -79,3 +79,58 @@ class ApiClient(models.Model):
     @property
     def is_expired(self):
         return self.expires_at <= timezone.now()
+
+
+class BulkExport(models.Model):
+    """A FHIR Bulk Data export an API client or a staff member asked for ($export): its
+    NDJSON files are written by a background task into a private folder, and only the one
+    who asked may fetch them."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        COMPLETE = "complete", "Complete"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    api_client = models.ForeignKey(
+        ApiClient, null=True, blank=True, on_delete=models.PROTECT, related_name="exports"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    request = models.CharField(max_length=500, help_text="The kick-off address, as asked.")
+    types = models.JSONField(help_text="The resource types asked for.")
+    since = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status, default=Status.RUNNING)
+    progress = models.CharField(max_length=100, blank=True)
+    counts = models.JSONField(default=dict, blank=True, help_text="Resources written, by type.")
+    requested_at = models.DateTimeField(default=timezone.now)
+    transaction_time = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(api_client__isnull=True) | Q(requested_by__isnull=True),
+                name="bulk_export_has_one_requester",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Bulk export {self.pk}"
+
+    @property
+    def directory(self):
+        return settings.FHIR_EXPORT_ROOT / str(self.pk)
+
+    def belongs_to(self, actor):
+        """Whether `actor` is the client or the staff member who asked for it."""
+        if self.api_client_id is not None:
+            return self.api_client_id == actor.api_client_id
+        return (
+            actor.api_client_id is None
+            and actor.user is not None
+            and (actor.user.pk == self.requested_by_id)
+        )

@@ -56,8 +56,9 @@ def reference_id(value, resource_type):
     return int(value)
 
 
-def _moment(text):
-    """A FHIR date or dateTime as the [start, end) it covers; a time needs its zone."""
+def moment_span(text, *, name="_lastUpdated"):
+    """A FHIR date or dateTime as the [start, end) it covers; a time needs its zone.
+    `name`: the parameter it came in, for the message."""
     try:
         if len(text) == 10:
             day = datetime.date.fromisoformat(text)
@@ -68,7 +69,7 @@ def _moment(text):
         moment = None
     if moment is None or timezone.is_naive(moment):
         raise SearchError(
-            f"_lastUpdated “{text}” is not a date (2026-11-30) or a date and time with its "
+            f"{name} “{text}” is not a date (2026-11-30) or a date and time with its "
             "zone (2026-11-30T10:00:00Z)."
         )
     return moment, moment + datetime.timedelta(seconds=1)
@@ -82,7 +83,7 @@ def last_updated(field, values):
     condition = Q()
     for value in values:
         prefix = value[:2] if value[:2] in LAST_UPDATED_PREFIXES else "eq"
-        start, end = _moment(value.removeprefix(prefix) if value[:2] == prefix else value)
+        start, end = moment_span(value.removeprefix(prefix) if value[:2] == prefix else value)
         condition &= {
             "ge": Q(**{f"{field}__gte": start}),
             "gt": Q(**{f"{field}__gte": end}),

@@ -1,6 +1,7 @@
 """The FHIR R4 API at /fhir/: the CapabilityStatement, reads by id and searches, for
 staff sessions and API clients' bearer tokens, and QuestionnaireResponses received from
-API clients; every answer application/fhir+json.
+API clients; every answer application/fhir+json. Bulk exports ($export) are queued here
+and written by interop.export.
 
 Every read of patient data goes through intake.access (the role check and the audit
 event), every refusal is an audit event, and every failure is an OperationOutcome: 400
@@ -17,7 +18,8 @@ import re
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -31,8 +33,9 @@ from intake.answers import IntakeConflict
 from intake.models import Answer, Visit
 from signin.second_factor import must_use_second_factor
 
-from . import resources, search
+from . import export, resources, search
 from .clients import client_for_token, permissions_of
+from .models import BulkExport
 from .questionnaire_responses import (
     ResponseRejected,
     encounter_id,
@@ -155,7 +158,7 @@ def fhir_endpoint(view, *, allowed=("GET", "HEAD")):
                 page=request.resolver_match.view_name,
             )
             return outcome(403, "forbidden", "Your role does not give access to this record.")
-        if isinstance(result, HttpResponse):
+        if isinstance(result, HttpResponseBase):
             return result
         headers = {}
         if version := result.get("meta", {}).get("versionId"):
@@ -328,6 +331,103 @@ def search_by_post(request, actor, resource_type):
     return _search(request, actor, resource_type, request.POST)
 
 
+# Bulk Data export ($export): a kick-off queues the export and answers with its status
+# address; only the client or staff member who asked may poll it, fetch its files or
+# cancel it.
+
+EXPORT_PARAMS = {"_type", "_since", "_outputFormat"}
+NDJSON_FORMATS = {"application/fhir+ndjson", "application/ndjson", "ndjson"}
+
+
+def _status_address(export):
+    return f"{settings.FHIR_BASE_URL}/$export-status/{export.pk}"
+
+
+@functools.partial(fhir_endpoint, allowed=("GET",))
+def export_kickoff(request, actor):
+    """Queue an export of every record of the asked types (`_type`, all by default)
+    changed since `_since`; 202 with its status address."""
+    if "respond-async" not in request.headers.get("Prefer", ""):
+        raise BadRequest("An export runs in the background: send Prefer: respond-async.")
+    params = request.GET
+    if unknown := sorted(set(params) - EXPORT_PARAMS):
+        raise BadRequest(
+            f"$export does not take {', '.join(unknown)}; it takes "
+            f"{', '.join(sorted(EXPORT_PARAMS))}."
+        )
+    if any(value not in NDJSON_FORMATS for value in params.getlist("_outputFormat")):
+        raise BadRequest("Exports are written as application/fhir+ndjson only.")
+    try:
+        types = export.types_asked(
+            name for value in params.getlist("_type") for name in value.split(",")
+        )
+        since = params.get("_since")
+        since = export.since_moment(since, name="_since") if since else None
+    except export.ExportError as error:
+        raise BadRequest(str(error)) from error
+    export.check_access(actor, types)
+    query = f"?{params.urlencode()}" if params else ""
+    operation = (
+        "Patient/$export" if request.resolver_match.url_name == "patient-export" else "$export"
+    )
+    started = export.start_bulk_export(
+        actor=actor,
+        types=types,
+        since=since,
+        request=f"{settings.FHIR_BASE_URL}/{operation}{query}",
+    )
+    return HttpResponse(status=202, headers={"Content-Location": _status_address(started)})
+
+
+def _export_of(actor, pk):
+    """The export, to the one who asked for it; 404 to anyone else, or once cancelled."""
+    found = BulkExport.objects.filter(pk=pk).exclude(status=BulkExport.Status.CANCELLED).first()
+    if found is None or not found.belongs_to(actor):
+        raise Http404
+    return found
+
+
+# Only the requester's token or session reaches an export, and a browser sends DELETE to
+# another site only after a CORS check this server never passes.
+@csrf_exempt
+@functools.partial(fhir_endpoint, allowed=("GET", "DELETE"))
+def export_status(request, actor, pk):
+    """202 with X-Progress while the export runs, then 200 with its manifest; DELETE
+    cancels it and removes its files."""
+    found = _export_of(actor, pk)
+    if request.method == "DELETE":
+        export.cancel_bulk_export(found)
+        trail.record(action=AuditEvent.Action.CANCEL, record=found, actor=actor)
+        return HttpResponse(status=202)
+    if found.status == BulkExport.Status.RUNNING:
+        return HttpResponse(
+            status=202, headers={"X-Progress": found.progress or "queued", "Retry-After": "5"}
+        )
+    if found.status == BulkExport.Status.FAILED:
+        raise Refused(500, "exception", "The export failed; ask for it again.")
+    return HttpResponse(json.dumps(export.manifest(found)), content_type="application/json")
+
+
+@functools.partial(fhir_endpoint, allowed=("GET",))
+def export_file(request, actor, pk, resource_type):
+    """One NDJSON file of a finished export; each download is audited."""
+    found = _export_of(actor, pk)
+    if found.status != BulkExport.Status.COMPLETE or not found.counts.get(resource_type):
+        raise Http404
+    export.check_access(actor, [resource_type])
+    trail.record(
+        action=AuditEvent.Action.EXPORT,
+        record=found,
+        actor=actor,
+        file=resource_type,
+        count=found.counts[resource_type],
+    )
+    return FileResponse(
+        open(found.directory / f"{resource_type}.ndjson", "rb"),
+        content_type="application/fhir+ndjson",
+    )
+
+
 def metadata(request):
     """The CapabilityStatement: what this server reads and searches. Open to anyone."""
     if request.method not in ("GET", "HEAD"):
@@ -366,6 +466,12 @@ def capability_statement():
                     "Authorization: Bearer. Every read of patient data is audited."
                 },
                 "resource": [described(resource_type) for resource_type in READS],
+                "operation": [
+                    {
+                        "name": "export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                    }
+                ],
             }
         ],
     }
