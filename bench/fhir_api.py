@@ -14,12 +14,13 @@ import json
 import os
 
 import environment  # noqa: F401  (sets Django up; must come first)
+from data import populate
 from django.conf import settings
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from pages import REPEAT, populate, timed
+from pages import REPEAT, timed
 
 SIZES = [100, 1000, 3000]
 PAGE = 20
@@ -40,13 +41,9 @@ def main():
     with open(os.devnull, "w") as quiet:
         call_command("load_demo", stdout=quiet)
     from audit.actors import Actor
-    from conditions.models import Condition
     from intake.models import Visit
     from interop.clients import create_api_client
 
-    condition = Condition.objects.get(slug="muscle-twitches")
-    clerk = User.objects.get(username="frontdesk")
-    clerk.groups.add(Group.objects.get(name="Front desk"))
     admin = User.objects.get(username="clinicadmin")
     _, token = create_api_client(
         name="Bench client",
@@ -54,13 +51,12 @@ def main():
         actor=Actor.for_user(admin),
     )
     client = Client(HTTP_HOST="127.0.0.1", headers={"Authorization": f"Bearer {token}"})
-    day = timezone.localdate() + datetime.timedelta(days=1)
 
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print(f"database: {engine}; median of {REPEAT} requests each; {PAGE} resources a page")
     print(f"{'request':<32}{'visits':>8}{'ms':>9}{'ratio':>8}{'queries':>9}")
     for size in SIZES:
-        populate(size, condition, clerk, day)
+        populate(size)
         baseline, baseline_queries = timed(client, "get", "/conditions/")
         visit = Visit.objects.order_by("pk").last()
         first = f"/fhir/Encounter?_count={PAGE}"
