@@ -312,10 +312,13 @@ def service_request(order, *, flags=()):
     return resource
 
 
-def observation(order):
-    """An order's result."""
-    resource = {
-        "resourceType": "Observation",
+def _result(resource_type, order):
+    """What an order's Observation and DiagnosticReport share: the order, the patient and
+    visit, when the result came and who gave it (staff who typed it in, or the lab or
+    imaging centre that sent it over HL7 v2)."""
+    performer = _person(order.resulted_by) if order.resulted_by else {"display": order.result_from}
+    return {
+        "resourceType": resource_type,
         "id": str(order.pk),
         "meta": _meta(order.updated_at),
         "basedOn": [_reference("ServiceRequest", order.pk)],
@@ -324,8 +327,13 @@ def observation(order):
         "subject": _reference("Patient", order.visit.patient_id),
         "encounter": _reference("Encounter", order.visit_id),
         "issued": instant(order.resulted_at),
-        "performer": [_person(order.resulted_by)],
+        "performer": [performer],
     }
+
+
+def observation(order):
+    """An order's result."""
+    resource = _result("Observation", order)
     if order.performed_on:
         resource["effectiveDateTime"] = order.performed_on.isoformat()
     if order.result_value is not None:
@@ -348,16 +356,7 @@ def observation(order):
 def diagnostic_report(order):
     """An order's result as a report: the Observation, and the provider who reviewed it."""
     resource = {
-        "resourceType": "DiagnosticReport",
-        "id": str(order.pk),
-        "meta": _meta(order.updated_at),
-        "basedOn": [_reference("ServiceRequest", order.pk)],
-        "status": "final",
-        "code": test_concept(order),
-        "subject": _reference("Patient", order.visit.patient_id),
-        "encounter": _reference("Encounter", order.visit_id),
-        "issued": instant(order.resulted_at),
-        "performer": [_person(order.resulted_by)],
+        **_result("DiagnosticReport", order),
         "result": [_reference("Observation", order.pk)],
     }
     if category := CATEGORY.get(order.test.kind):

@@ -198,3 +198,16 @@ def test_unknown_id_is_a_404_operation_outcome(fhir, db):
         response = fhir.get(address)
         assert response.status_code == 404, address
         assert response.resource["resourceType"] == "OperationOutcome"
+
+
+def test_a_result_sent_over_hl7_names_its_sender_as_performer(fhir, emg):
+    record_result(
+        order=emg,
+        actor=Actor.system("hl7"),
+        text="Benign fasciculations.",
+        sent_by="Riverside Neurophysiology Lab",
+    )
+
+    for resource_type in ("Observation", "DiagnosticReport"):
+        resource = fhir.get(f"{resource_type}/{emg.pk}").resource
+        assert resource["performer"] == [{"display": "Riverside Neurophysiology Lab"}]
