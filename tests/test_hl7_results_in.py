@@ -9,6 +9,7 @@ commit (transaction=True) for it to see what they set up.
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from audit.actors import Actor
 from audit.models import AuditEvent
@@ -52,7 +53,8 @@ def test_a_result_for_an_order_is_recorded_acked_and_waits_for_review(
         result_for(
             order,
             observations=["NM|2951-2^Sodium^LN||131|mmol/L|135-145|L"],
-            performed="20261130093000",
+            # Performed as the order was placed: a result may not predate its order.
+            performed=timezone.localtime(order.ordered_at).strftime("%Y%m%d%H%M%S"),
         )
     )
 

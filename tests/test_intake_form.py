@@ -329,14 +329,16 @@ def test_a_cancelled_visit_has_no_intake_form(desk_client, visit, intake_data):
 
 # Bad input
 
-TODAY = timezone.localdate()
+# A date the parameters below name, worked out when the test runs (a run can cross
+# midnight between collecting the tests and running them).
+TOMORROW = "tomorrow"
 
 
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
         (
-            {"first-noticed": (TODAY + datetime.timedelta(days=1)).isoformat()},
+            {"first-noticed": TOMORROW},
             "q_first-noticed",
             "This date is in the future.",
         ),
@@ -382,6 +384,8 @@ TODAY = timezone.localdate()
 def test_bad_answers_are_explained_beside_the_field_and_at_the_top_and_nothing_is_lost(
     desk_client, more_questions, visit, intake_data, form_values, changes, field, message
 ):
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    changes = {name: tomorrow if value == TOMORROW else value for name, value in changes.items()}
     data = intake_data(visit, {"writing-hand": "left", "medicines": "None", **changes})
 
     response = desk_client.post(intake_url(visit), data)
@@ -407,7 +411,7 @@ def test_bad_answers_are_explained_beside_the_field_and_at_the_top_and_nothing_i
 def test_a_duration_as_long_as_the_patients_life_so_far_is_accepted(
     desk_client, visit, intake_data
 ):
-    lifetime = (TODAY - visit.patient.date_of_birth).days
+    lifetime = (timezone.localdate() - visit.patient.date_of_birth).days
     data = intake_data(
         visit, {"episode-length_amount": str(lifetime), "episode-length_unit": "days"}
     )
