@@ -1215,7 +1215,6 @@ class PreVisitReminder(models.Model):
     visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="previsit_reminder")
     link = models.ForeignKey(PreVisitLink, on_delete=models.PROTECT, related_name="+")
     due_at = models.DateTimeField()
-    created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     not_sent_reason = models.CharField(max_length=300, blank=True)
 
