@@ -332,7 +332,7 @@ class VisitQuerySet(models.QuerySet):
             submitted_at=None,
             locked_at=None,
             revoked_at=None,
-        ).filter(expires_at__gt=timezone.now())
+        ).filter(expires_at__gt=timezone.now())  # and now, should the command run late
         return self.annotate(
             reminder_due_at=models.ExpressionWrapper(
                 F("scheduled_at") - datetime.timedelta(hours=settings.PREVISIT_REMINDER_HOURS),

@@ -238,6 +238,22 @@ def test_no_reminder_for_a_revoked_link(emailed_visit, clock, front_desk):
     assert mail.outbox == []
 
 
+def test_no_reminder_for_a_link_that_stops_working_before_the_reminder_time(
+    clock, condition, front_desk, django_capture_on_commit_callbacks
+):
+    # A link lasts PREVISIT_LINK_DAYS (7): this one ends three days before the visit.
+    visit = VisitFactory(condition=condition, scheduled_at=at(23, 9) + datetime.timedelta(days=10))
+    with django_capture_on_commit_callbacks(execute=True):
+        links.send_previsit_link(visit=visit, actor=Actor.for_user(front_desk))
+    mail.outbox.clear()
+    clock.now = visit.scheduled_at - datetime.timedelta(hours=47)
+
+    send_due_reminders()
+
+    assert mail.outbox == []
+    assert not PreVisitReminder.objects.exists()
+
+
 def test_no_reminder_for_a_link_shown_to_staff(clock, condition, front_desk):
     visit = VisitFactory(condition=condition, scheduled_at=VISIT_TIME)
     links.show_previsit_link(visit=visit, actor=Actor.for_user(front_desk))
