@@ -197,13 +197,12 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
 # The photos and clips patients send (intake.Attachment): a private folder outside every
-# served one (no base URL); staff and API clients get them only through views that
+# served one, whose files have no address; staff and API clients get them only through views that
 # check the role and audit each read.
 STORAGES["attachments"] = {
-    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "BACKEND": "config.storage.PrivateFileSystemStorage",
     "OPTIONS": {
         "location": Path(os.environ.get("ATTACHMENTS_ROOT", BASE_DIR / "var" / "attachments")),
-        "base_url": None,
         "file_permissions_mode": 0o600,
         "directory_permissions_mode": 0o700,
     },

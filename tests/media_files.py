@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from config.storage import PrivateFileSystemStorage
 from intake.models import Attachment
 
 # EXIF tags: the camera's make and model, the orientation, and the GPS block.
@@ -72,13 +73,17 @@ def webm(seconds, *, with_duration=True):
     info = _ebml(b"\x2a\xd7\xb1", (1_000_000).to_bytes(3))
     if with_duration:
         info += _ebml(b"\x44\x89", struct.pack(">d", seconds * 1000))
-    blocks = b"".join(
-        _ebml(b"\xa3", b"\x81" + struct.pack(">h", ms) + b"\x80" + b"\0" * 8)
-        for ms in range(0, round(seconds * 1000) + 1, 100)
+    clusters = {}  # a cluster every 10 s, as block times are 16-bit offsets from its own
+    for ms in range(0, round(seconds * 1000) + 1, 100):
+        start = ms // 10_000 * 10_000
+        block = b"\x81" + struct.pack(">h", ms - start) + b"\x80" + b"\0" * 8
+        clusters.setdefault(start, []).append(_ebml(b"\xa3", block))
+    clusters = b"".join(
+        _ebml(b"\x1f\x43\xb6\x75", _ebml(b"\xe7", start.to_bytes(4)) + b"".join(blocks))
+        for start, blocks in clusters.items()
     )
-    cluster = _ebml(b"\x1f\x43\xb6\x75", _ebml(b"\xe7", b"\0") + blocks, unknown_size=True)
     segment = _ebml(
-        b"\x18\x53\x80\x67", _ebml(b"\x15\x49\xa9\x66", info) + cluster, unknown_size=True
+        b"\x18\x53\x80\x67", _ebml(b"\x15\x49\xa9\x66", info) + clusters, unknown_size=True
     )
     return header + segment
 
@@ -90,8 +95,6 @@ def upload(name, data, content_type):
 @pytest.fixture
 def attachment_folder(tmp_path, monkeypatch):
     """Kept files go to a temporary folder (the storage is made when models load)."""
-    from django.core.files.storage import FileSystemStorage
-
-    storage = FileSystemStorage(location=tmp_path / "attachments", base_url=None)
+    storage = PrivateFileSystemStorage(location=tmp_path / "attachments")
     monkeypatch.setattr(Attachment._meta.get_field("file"), "storage", storage)
     return tmp_path / "attachments"
