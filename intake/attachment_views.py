@@ -33,6 +33,13 @@ def requested_range(header, size):
     return start, end
 
 
+def _later_part(header):
+    """Whether a Range header asks for anything but the file from its start: a player's
+    request as it plays on, seeks, or reads an MP4's index at the end."""
+    match = RANGE.fullmatch(header.strip()) if header else None
+    return match is not None and (match[1] or match[2]) != "" and match[1] != "0"
+
+
 def _part(file, start, length):
     with file:
         file.seek(start)
@@ -49,9 +56,7 @@ def _part(file, start, length):
 def attachment_file(request, pk):
     """Queries: the attachment with its visit, and the audit event for a viewing."""
     header = request.headers.get("Range")
-    match = RANGE.fullmatch(header.strip()) if header else None
-    later_part = bool(match and match[1] and int(match[1]) > 0)
-    attachment = access.attachment_for(request.actor, pk, later_part=later_part)
+    attachment = access.attachment_for(request.actor, pk, later_part=_later_part(header))
     try:
         wanted = requested_range(header, attachment.size)
     except ValueError:
