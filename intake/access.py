@@ -75,13 +75,13 @@ def visit_through_link(actor, link):
 
 
 def patient_id_of(record):
-    """The patient a Patient, Visit or TestOrder belongs to."""
+    """The patient a Patient, Visit, TestOrder or Attachment belongs to."""
     match record:
         case Patient():
             return record.pk
         case Visit():
             return record.patient_id
-        case TestOrder():
+        case TestOrder() | Attachment():
             return record.visit.patient_id
     raise TypeError(f"{type(record).__name__} does not belong to a patient.")
 

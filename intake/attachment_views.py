@@ -33,9 +33,10 @@ def requested_range(header, size):
     return start, end
 
 
-def _later_part(header):
-    """Whether a Range header asks for anything but the file from its start: a player's
-    request as it plays on, seeks, or reads an MP4's index at the end."""
+def later_part(request):
+    """Whether the request's Range asks for anything but the file from its start: a
+    player's request as it plays on, seeks, or reads an MP4's index at the end."""
+    header = request.headers.get("Range")
     match = RANGE.fullmatch(header.strip()) if header else None
     return match is not None and (match[1] or match[2]) != "" and match[1] != "0"
 
@@ -55,10 +56,15 @@ def _part(file, start, length):
 @require_safe
 def attachment_file(request, pk):
     """Queries: the attachment with its visit, and the audit event for a viewing."""
-    header = request.headers.get("Range")
-    attachment = access.attachment_for(request.actor, pk, later_part=_later_part(header))
+    attachment = access.attachment_for(request.actor, pk, later_part=later_part(request))
+    return file_response(request, attachment)
+
+
+def file_response(request, attachment):
+    """The file, whole or the byte range asked for, with headers that keep browsers from
+    guessing its type, caching it or naming it after the patient."""
     try:
-        wanted = requested_range(header, attachment.size)
+        wanted = requested_range(request.headers.get("Range"), attachment.size)
     except ValueError:
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{attachment.size}"

@@ -1251,6 +1251,7 @@ class Attachment(models.Model):
     uploaded_at = models.DateTimeField(default=timezone.now)
     uploaded_by_label = models.CharField(max_length=100)
     removed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = AttachmentQuerySet.as_manager()
 
