@@ -5,15 +5,19 @@ keep every answer; photos kept without their place and camera; removing a file."
 import datetime
 import io
 import logging
+import threading
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection
 from PIL import Image
 
 from audit.actors import Actor
 from audit.models import AuditEvent
 from intake import links
+from intake.attachments import add_attachment
 from intake.models import Attachment, PreVisitLink
 
 from .media_files import (
@@ -306,3 +310,38 @@ def test_the_file_name_is_not_logged_and_files_have_no_public_address(patient, c
     location = storage["OPTIONS"]["location"]
     for served in [*settings.STATICFILES_DIRS, settings.BASE_DIR / "staticfiles"]:
         assert not location.is_relative_to(served)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_sending_the_last_file_at_once_keep_only_one(link_token, upcoming_visit, settings):
+    if connection.vendor == "sqlite":
+        # The test database is SQLite's shared in-memory one, whose table locks fail at
+        # once instead of waiting, unlike a database file.
+        pytest.skip("needs a database whose writers wait for each other")
+    settings.ATTACHMENTS_PER_VISIT = 1
+    link = PreVisitLink.objects.get()
+    both_ready = threading.Barrier(2)
+    outcomes = []
+
+    def send_from_a_tab():
+        try:
+            both_ready.wait()
+            add_attachment(
+                link=link,
+                upload=upload("a.mp4", mp4(2), "video/mp4"),
+                actor=Actor.through_link(link),
+            )
+            outcomes.append("kept")
+        except ValidationError as error:
+            outcomes.append(error.code)
+        finally:
+            connection.close()
+
+    tabs = [threading.Thread(target=send_from_a_tab) for _ in range(2)]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join()
+
+    assert sorted(outcomes) == ["kept", "too_many"]
+    assert upcoming_visit.attachments.count() == 1
