@@ -171,3 +171,12 @@ def test_the_staff_pages_allow_media_from_the_site_itself(desk_client, clip):
     response = desk_client.get(clip.visit.get_absolute_url())
 
     assert "media-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_the_visit_admin_shows_the_files_beside_the_answers(client, provider, sign_in, clip):
+    sign_in(client, provider)
+
+    response = client.get(f"/admin/intake/visit/{clip.visit_id}/change/")
+
+    assert response.status_code == 200
+    assert f'<source src="{clip.get_absolute_url()}" type="video/mp4">' in response.text
