@@ -85,6 +85,19 @@ def test_a_patient_sends_a_clip_from_a_phone_and_the_provider_plays_it(
     page.get_by_role("link", name="Add a clip or photos").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("A clip or photos of the twitching")
     assert axe_violations() == []
+
+    # A text file named as a clip is refused, in the error summary and at the field.
+    page.get_by_label("Photo or clip").set_input_files(
+        {"name": "clip.mp4", "mimeType": "video/mp4", "buffer": b"not a clip at all"}
+    )
+    page.get_by_role("button", name="Send this file").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_contain_text("This file is not a photo or a video clip we can open.")
+    expect(summary).to_be_focused()
+    expect(page.get_by_label("Photo or clip")).to_have_attribute("aria-invalid", "true")
+    assert axe_violations() == []
+    screenshot("previsit-photos-refused-phone")
+
     clip = base64.b64decode(page.evaluate(RECORD_CLIP, 2000))
     page.get_by_label("Photo or clip").set_input_files(
         {"name": "twitch.webm", "mimeType": "video/webm", "buffer": clip}
