@@ -1203,7 +1203,7 @@ def attachment_storage():
 
 def _attachment_file_name(attachment, filename):
     # Random, never the patient's own file name, which can name them or their condition.
-    return f"{secrets.token_hex(16)}{attachment.Kind(attachment.kind).extension(attachment)}"
+    return f"{secrets.token_hex(16)}{attachment.extension}"
 
 
 class AttachmentQuerySet(models.QuerySet):
@@ -1224,14 +1224,14 @@ class Attachment(models.Model):
         PHOTO = "photo", "Photo"
         VIDEO = "video", "Clip"
 
-        def extension(self, attachment):
-            return {
-                "image/jpeg": ".jpg",
-                "image/png": ".png",
-                "video/mp4": ".mp4",
-                "video/quicktime": ".mov",
-                "video/webm": ".webm",
-            }.get(attachment.content_type, "")
+    EXTENSIONS = {
+        "image/jpeg": ".jpg",
+        "image/png": ".png",
+        "image/webp": ".webp",
+        "video/mp4": ".mp4",
+        "video/quicktime": ".mov",
+        "video/webm": ".webm",
+    }
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="attachments")
     link = models.ForeignKey(
@@ -1275,6 +1275,10 @@ class Attachment(models.Model):
         return self.removed_at is not None
 
     @property
+    def extension(self):
+        return self.EXTENSIONS.get(self.content_type, "")
+
+    @property
     def download_name(self):
         """A name for the browser that says what it is and nothing about the patient."""
-        return f"{self.kind}-{self.pk}{self.Kind(self.kind).extension(self)}"
+        return f"{self.kind}-{self.pk}{self.extension}"

@@ -35,9 +35,12 @@ def jpeg_with_place_and_camera(*, width=40, height=20):
     return out.getvalue()
 
 
-def png():
+def photo(image_format):
+    """An 8×8 photo in `image_format` ("PNG", "WEBP") whose EXIF names a camera."""
+    exif = Image.Exif()
+    exif[MAKE] = "Acme Phones"
     out = io.BytesIO()
-    Image.new("RGB", (8, 8), (10, 20, 30)).save(out, "PNG")
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(out, image_format, exif=exif)
     return out.getvalue()
 
 

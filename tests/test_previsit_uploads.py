@@ -27,7 +27,7 @@ from .media_files import (
     attachment_folder,  # noqa: F401 (a fixture)
     jpeg_with_place_and_camera,
     mp4,
-    png,
+    photo,
     upload,
     webm,
 )
@@ -122,10 +122,19 @@ def test_a_photo_is_kept_upright_without_its_place_camera_or_comments(patient, u
     assert len(attachment.sha256) == 64 and attachment.size == len(data)
 
 
-def test_a_png_photo_is_kept(patient, upcoming_visit):
-    send(patient, "photo.png", png(), "image/png")
+@pytest.mark.parametrize(
+    ("image_format", "content_type"), [("PNG", "image/png"), ("WEBP", "image/webp")]
+)
+def test_png_and_webp_photos_are_kept_without_their_camera(
+    patient, upcoming_visit, image_format, content_type
+):
+    send(patient, "photo", photo(image_format), "application/octet-stream")
 
-    assert upcoming_visit.attachments.get().content_type == "image/png"
+    attachment = upcoming_visit.attachments.get()
+    assert attachment.content_type == content_type
+    assert attachment.file.name.endswith(attachment.extension)
+    with attachment.file.open("rb") as stored:
+        assert b"Acme Phones" not in stored.read()
 
 
 @pytest.mark.parametrize(
