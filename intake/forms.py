@@ -10,6 +10,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.translation import gettext_lazy as _
 
 from conditions.models import Condition, OrderableTest
 
@@ -608,6 +609,20 @@ class IntakeForm(forms.Form):
             name = cls.field_name(answer.question_key)
             initial.update(answer_types.of(answer).initial(answer, name))
         return cls(visit=visit, initial=initial)
+
+
+class AttachmentForm(forms.Form):
+    """One photo or clip, sent on its own so that a dropped connection loses only it."""
+
+    file = forms.FileField(
+        label=_("Photo or clip"),
+        widget=forms.FileInput(attrs={"accept": "image/*,video/*"}),
+        error_messages={
+            "required": _("Choose a photo or clip to send."),
+            "empty": _("This file is empty. Choose the photo or clip again."),
+            "invalid": _("No file was sent. Choose the photo or clip again."),
+        },
+    )
 
 
 class DateOfBirthForm(forms.Form):
