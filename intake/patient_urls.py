@@ -9,5 +9,6 @@ app_name = "previsit"
 urlpatterns = [
     path("<str:token>/", patient_views.start, name="start"),
     path("<str:token>/questions/", patient_views.questions, name="questions"),
+    path("<str:token>/confirm/", patient_views.confirm, name="confirm"),
     path("<str:token>/done/", patient_views.done, name="done"),
 ]
