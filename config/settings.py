@@ -174,6 +174,8 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -362,6 +364,9 @@ FHIR_EXPORT_ROOT = Path(
 )
 FHIR_EXPORT_BATCH_SIZE = int(os.environ.get("FHIR_EXPORT_BATCH_SIZE", "500"))
 PREVISIT_LINK_DAYS = int(os.environ.get("PREVISIT_LINK_DAYS", "7"))
+# An unfinished pre-visit link's patient is e-mailed one reminder this long before the
+# visit (by `manage.py send_previsit_reminders`, run from a timer).
+PREVISIT_REMINDER_HOURS = int(os.environ.get("PREVISIT_REMINDER_HOURS", "48"))
 # Failed link or date-of-birth tries one client address may make in a window.
 PREVISIT_MAX_FAILURES = int(os.environ.get("PREVISIT_MAX_FAILURES", "20"))
 PREVISIT_FAILURE_WINDOW_MINUTES = int(os.environ.get("PREVISIT_FAILURE_WINDOW_MINUTES", "15"))

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
     them (see audit/append_only.py)."""
 
     dependencies = [
-        ('intake', '0012_order_results_from_performers'),
+        ('intake', '0013_previsit_reminder'),
     ]
 
     operations = [
