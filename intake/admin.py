@@ -385,8 +385,13 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         answers = visit.answers.select_related("answered_by")
         if not answers:
             return "No answers yet."
-        # The staff visit page's table, with staff corrections of the patient's answers.
-        return render_to_string("intake/includes/answer_table.html", {"answers": answers})
+        # The staff visit page's table, with staff corrections of the patient's answers,
+        # and who sent them through a pre-visit link and what they agreed to.
+        return render_to_string(
+            "intake/includes/answer_table.html", {"answers": answers}
+        ) + render_to_string(
+            "intake/includes/attestations.html", {"attestations": visit.attestations()}
+        )
 
     @admin.display(description="Photos and clips")
     def patient_files(self, visit):

@@ -23,16 +23,24 @@ from decimal import Decimal
 
 from django.core.management.color import no_style
 from django.db import connections
-from django.utils import timezone
+from django.utils import timezone, translation
 from psycopg.types.json import Jsonb
 
 from audit.models import AuditEvent
 from audit.trail import BulkAppend
 from conditions.models import HistoryQuestion, OrderableTest, RedFlagRule
 
-from . import answer_types, triage
+from . import answer_types, consent, triage
 from .links import SEND_FAILED, link_expiry
-from .models import Answer, Patient, PreVisitLink, RecordNumberCounter, TestOrder, Visit
+from .models import (
+    Answer,
+    Attestation,
+    Patient,
+    PreVisitLink,
+    RecordNumberCounter,
+    TestOrder,
+    Visit,
+)
 
 # Invented people: common given and family names, combined at random.
 GIVEN_NAMES = {
@@ -280,7 +288,7 @@ MINUTE, HOUR, DAY = (
 Status = Visit.Status
 OrderStatus = TestOrder.Status
 Action = AuditEvent.Action
-FILLED = [Patient, Visit, Answer, PreVisitLink, TestOrder, AuditEvent]
+FILLED = [Patient, Visit, Answer, PreVisitLink, Attestation, TestOrder, AuditEvent]
 
 
 def _row_template(model):
@@ -479,6 +487,8 @@ class DemoClinic:
 
     def __init__(self, *, condition, staff, seed, now, tables, using):
         self.rng = random.Random(seed)  # noqa: S311 - synthetic rows, repeatable by seed
+        with translation.override("en"):
+            self.agreed_text = consent.agreed_text()
         self.condition = condition
         self.version = condition.published_version
         self.questions = self.version.questions()
@@ -552,6 +562,7 @@ class DemoClinic:
             "sex": sex,
             "born": born,
             "may_email": bool(email) and email_allowed is not False,
+            "name": f"{given} {family}",
         }
         visits = [self._visit(patient, day) for day in self._visit_days(visits_per_patient)]
         created = min(visit["created_at"] for visit in visits) - rng.randrange(2, 30) * MINUTE
@@ -787,6 +798,7 @@ class DemoClinic:
             link["verified_at"] = opened + MINUTE
             if complete:
                 link["submitted_at"] = opened + rng.randrange(3, 9) * MINUTE
+                self._attestation(visit, patient, link)
         elif roll < 0.12 and link["token_hash"]:
             link["opened_at"] = min(
                 created + rng.randrange(10, 600) * MINUTE, self.now - 5 * MINUTE
@@ -821,6 +833,30 @@ class DemoClinic:
             created, clerk, Action.SEND, PreVisitLink, link_id, channel=link["channel"]
         )
         return link
+
+    def _attestation(self, visit, patient, link):
+        """The word of whoever sent the answers through `link`: the patient, or for one
+        sending in ten a family member or carer (picked from the link's id, so the rest
+        of the run is made as before)."""
+        attestation_id = self.tables.new_id(Attestation)
+        relations = [relation for relation in Attestation.Relation if relation != "other"]
+        on_behalf = link["id"] % 10 == 0
+        self.tables.add(
+            Attestation,
+            id=attestation_id,
+            link_id=link["id"],
+            respondent=Attestation.Respondent.ON_BEHALF if on_behalf else "patient",
+            relation=relations[link["id"] % len(relations)] if on_behalf else "",
+            full_name="A. Helper" if on_behalf else patient["name"],
+            attested_at=link["submitted_at"],
+            client_address=f"203.0.113.{link['id'] % 254 + 1}",
+            language="en",
+            text=self.agreed_text,
+            text_hash=consent.text_hash(self.agreed_text),
+        )
+        visit["timeline"].add(
+            link["submitted_at"], link, Action.CREATE, Attestation, attestation_id
+        )
 
     # Answers and red flags
 

@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 from conditions.models import Condition, OrderableTest
 
-from . import answer_types, triage
+from . import answer_types, consent, triage
 from .dates import typed_date_examples
-from .models import ClinicalNote, Patient, TestOrder, is_valid_record_number
+from .models import Attestation, ClinicalNote, Patient, TestOrder, is_valid_record_number
 from .patients import IDENTITY
 from .roles import active_providers
 from .visits import check_new_time
@@ -868,3 +868,57 @@ class BaseOrderLineFormSet(forms.BaseFormSet):
 OrderLineFormSet = forms.formset_factory(
     OrderLineForm, formset=BaseOrderLineFormSet, extra=0, max_num=50, validate_max=True
 )
+
+
+class AttestationForm(forms.Form):
+    """Who sends the patient's answers, the name they type, and their word that the
+    answers are true: the last step before the answers are sent."""
+
+    intake_version = forms.IntegerField(widget=forms.HiddenInput())
+    respondent = forms.ChoiceField(
+        label=_("Who is filling this in?"),
+        choices=Attestation.Respondent.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose who is filling this in.")},
+    )
+    relation = forms.ChoiceField(
+        label=_("How are you related to the patient?"),
+        choices=Attestation.Relation.choices,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    relation_other = forms.CharField(
+        label=_("If other, say how"),
+        max_length=100,
+        required=False,
+        error_messages={"max_length": _("Use 100 letters or fewer.")},
+    )
+    full_name = forms.CharField(
+        label=_("Your full name"),
+        max_length=200,
+        error_messages={
+            "required": _("Type your full name."),
+            "max_length": _("Use 200 letters or fewer."),
+        },
+    )
+    confirmed = forms.BooleanField(
+        label=consent.CONFIRM_TEXT,
+        error_messages={"required": _("Tick the box to confirm your answers.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["confirmed"].summary_label = _("Confirm")
+
+    def clean(self):
+        cleaned = super().clean()
+        on_behalf = cleaned.get("respondent") == Attestation.Respondent.ON_BEHALF
+        if not on_behalf:
+            cleaned["relation"] = cleaned["relation_other"] = ""
+        elif not cleaned.get("relation"):
+            self.add_error("relation", _("Choose how you are related to the patient."))
+        elif cleaned["relation"] != Attestation.Relation.OTHER:
+            cleaned["relation_other"] = ""
+        elif not cleaned.get("relation_other", "").strip():
+            self.add_error("relation_other", _("Say how you are related to the patient."))
+        return cleaned

@@ -20,14 +20,15 @@ from django.db.models import F
 from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audit import trail
 from audit.actors import client_address
 from audit.models import AuditEvent
 
+from . import consent
 from .answers import save_answers
-from .models import AccessAttempt, PreVisitLink, Visit
+from .models import AccessAttempt, Attestation, PreVisitLink, Visit
 
 logger = logging.getLogger(__name__)
 # What staff read when the mailer fails: plain words, never the mailer's own error.
@@ -197,23 +198,59 @@ def reopen_link(*, link, actor):
     return link
 
 
-def save_patient_answers(*, link, values, expected_version, submit, actor):
-    """The patient saving (or submitting, once) their answers through a link; `actor`
-    is the patient acting through it (`Actor.through_link`)."""
+def save_patient_answers(*, link, values, expected_version, actor):
+    """The patient saving their answers through a link, to come back to or to send
+    (submit_previsit_answers); `actor` is the patient acting through it
+    (`Actor.through_link`)."""
     with transaction.atomic():
-        # A double click or a resubmitted form: the second request waits for this lock,
-        # then finds the link already submitted.
+        link = lock_active_link(link)
+        return save_answers(
+            visit=link.visit, values=values, expected_version=expected_version, actor=actor
+        )
+
+
+def submit_previsit_answers(
+    *, link, expected_version, respondent, full_name, relation="", relation_other="", actor
+):
+    """The patient sending their saved answers, once, with their word that they are true
+    (an Attestation of who sends them, the name typed and the words agreed to, in the
+    active language). The only way a link's answers are sent: none go without one.
+
+    `expected_version` is the intake version the patient confirmed: answers changed
+    since (by the clinic, or in another tab) raise IntakeConflict, so what is sent is
+    what they saw."""
+    with transaction.atomic():
         link = lock_active_link(link)
         visit = save_answers(
             visit=link.visit,
-            values=values,
+            values={},
             expected_version=expected_version,
-            complete=submit,
+            complete=True,
             actor=actor,
         )
-        if submit:
-            link.submitted_at = timezone.now()
-            link.save(update_fields=["submitted_at"])
+        link.submitted_at = timezone.now()
+        link.save(update_fields=["submitted_at"])
+        text = consent.agreed_text()
+        attestation = Attestation(
+            link=link,
+            respondent=respondent,
+            relation=relation,
+            relation_other=relation_other,
+            full_name=full_name.strip(),
+            attested_at=link.submitted_at,
+            client_address=actor.address,
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+            text=text,
+            text_hash=consent.text_hash(text),
+        )
+        attestation.full_clean()
+        attestation.save()
+        trail.record(
+            action=AuditEvent.Action.CREATE,
+            record=attestation,
+            patient_id=visit.patient_id,
+            actor=actor,
+        )
     return visit
 
 

@@ -10,6 +10,8 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language_info
+from django.utils.translation import gettext_lazy as _
 
 from audit import append_only
 from audit.history import KeepsHistory, kept_versions
@@ -592,6 +594,10 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
     @property
     def urgent_flags(self):
         return [flag for flag in self.red_flags if flag.get("urgent")]
+
+    def attestations(self):
+        """The patient's word on each sending of their answers through a link, newest first."""
+        return Attestation.objects.filter(link__visit=self)
 
     def questions(self):
         """The questions of the visit's content version that apply to its patient."""
@@ -1230,6 +1236,78 @@ class PreVisitReminder(models.Model):
 
     def __str__(self):
         return f"Pre-visit reminder {self.pk} for visit {self.visit_id}"
+
+
+class Attestation(models.Model):
+    """The patient's (or their helper's) word that the answers they sent are true: who
+    sent them, the name they typed, when, from where, in which language, and the exact
+    text they agreed to. One per sending through a link: a ForeignKey, not a OneToOne,
+    because staff can reopen a sent link and the patient then sends (and attests) again.
+    Written by intake.links.submit_previsit_answers; the database refuses to change or
+    delete it (SIGNED)."""
+
+    class Respondent(models.TextChoices):
+        PATIENT = "patient", _("I am the patient")
+        ON_BEHALF = "on_behalf", _("I am answering for the patient")
+
+    class Relation(models.TextChoices):
+        PARENT = "parent", _("Parent")
+        PARTNER = "partner", _("Husband, wife or partner")
+        CHILD = "child", _("Son or daughter")
+        FAMILY = "family", _("Other family member")
+        CARER = "carer", _("Carer")
+        OTHER = "other", _("Other")
+
+    link = models.ForeignKey(PreVisitLink, on_delete=models.PROTECT, related_name="attestations")
+    respondent = models.CharField(max_length=10, choices=Respondent)
+    relation = models.CharField(max_length=10, choices=Relation, blank=True)
+    relation_other = models.CharField("relation (other)", max_length=100, blank=True)
+    full_name = models.CharField("typed name", max_length=200)
+    attested_at = models.DateTimeField(default=timezone.now)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    language = models.CharField(max_length=10)
+    text = models.TextField(help_text="The statement and check box as the person read them.")
+    text_hash = models.CharField(max_length=64, help_text="SHA-256 of the text: its version.")
+
+    SIGNED = append_only.Guard(
+        name="attestation",
+        table="intake_attestation",
+        message="An attestation cannot change",
+    )
+
+    class Meta:
+        ordering = ["-attested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(respondent="patient", relation="", relation_other="")
+                | Q(respondent="on_behalf") & ~Q(relation=""),
+                name="attestation_relation_only_on_behalf",
+            ),
+            models.CheckConstraint(
+                condition=Q(relation="other") | Q(relation_other=""),
+                name="attestation_other_relation_only_for_other",
+            ),
+            models.CheckConstraint(
+                condition=~Q(full_name="") & ~Q(text="") & ~Q(language=""),
+                name="attestation_has_name_text_and_language",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Attestation {self.pk} for {self.link}"
+
+    @property
+    def sender(self):
+        """Who sent the answers, as staff read it: "the patient", "the patient's carer"."""
+        if self.respondent == self.Respondent.PATIENT:
+            return "the patient"
+        if self.relation == self.Relation.OTHER:
+            return f"someone for the patient ({self.relation_other})"
+        return f"the patient's {self.get_relation_display().lower()}"
+
+    @property
+    def language_name(self):
+        return get_language_info(self.language)["name"]
 
 
 class AccessAttempt(models.Model):

@@ -10,5 +10,6 @@ urlpatterns = [
     path("<str:token>/", patient_views.start, name="start"),
     path("<str:token>/questions/", patient_views.questions, name="questions"),
     path("<str:token>/photos/", patient_views.photos, name="photos"),
+    path("<str:token>/confirm/", patient_views.confirm, name="confirm"),
     path("<str:token>/done/", patient_views.done, name="done"),
 ]

@@ -14,15 +14,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from audit.actors import Actor
 from conditions.models import Section
 
-from . import access, answers, attachments, links
+from . import access, answers, attachments, consent, links
 from .answers import IntakeConflict
-from .forms import AttachmentForm, DateOfBirthForm, IntakeForm
+from .forms import AttachmentForm, AttestationForm, DateOfBirthForm, IntakeForm
 from .models import PreVisitLink
 
 SESSION_KEY = "previsit-verified"
@@ -30,6 +31,8 @@ FORM_KEY = "previsit-form-key"
 SAVED_KEY = "previsit-saved"
 ATTACHMENT_KEY = "previsit-attachment"
 SESSION_SECONDS = 2 * 60 * 60
+# The page the questions page's "Continue" leads to.
+AFTER_QUESTIONS = "previsit:photos"
 # Which page and status a link that cannot be used gets.
 PROBLEMS = {
     None: ("unknown", 404),
@@ -165,8 +168,8 @@ def questions(request, token, link):
         form = IntakeForm.with_saved_answers(visit)
         return _questions_page(request, link, form, saved=request.session.pop(SAVED_KEY, False))
 
-    submitting = request.POST.get("action") == "submit"
-    form = IntakeForm(request.POST, visit=visit, completing=submitting)
+    continuing = request.POST.get("action") == "continue"
+    form = IntakeForm(request.POST, visit=visit, completing=continuing)
     saved_now = None
     if form.is_valid():
         try:
@@ -174,7 +177,6 @@ def questions(request, token, link):
                 link=link,
                 values=form.cleaned_answers,
                 expected_version=form.cleaned_data["intake_version"],
-                submit=submitting,
                 actor=actor,
             )
         except links.LinkNotUsable as refused:
@@ -198,8 +200,8 @@ def questions(request, token, link):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            if submitting:
-                return redirect("previsit:done", token=token)
+            if continuing:
+                return redirect(AFTER_QUESTIONS, token=token)
             # Back to the page by GET, so that it shows the answers and version as saved
             # now, and reloading it does not send the form again.
             request.session[SAVED_KEY] = True
@@ -260,6 +262,60 @@ def _number(value):
         return None
 
 
+@patient_page
+def confirm(request, token, link):
+    """The last step: the answers as saved, who is sending them, and their word that
+    they are true; then they are sent. A second send (a double press, another tab)
+    finds the link sent and gets the "sent" page; nothing more is recorded."""
+    if problem := _problem_with(request, link, token):
+        return problem
+    if not _is_verified(request, link):
+        return redirect("previsit:start", token=token)
+    actor = Actor.through_link(link, request)
+    visit = link.visit
+    form = AttestationForm(request.POST or None, initial={"intake_version": visit.intake_version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            links.submit_previsit_answers(
+                link=link,
+                expected_version=form.cleaned_data["intake_version"],
+                respondent=form.cleaned_data["respondent"],
+                relation=form.cleaned_data["relation"],
+                relation_other=form.cleaned_data["relation_other"],
+                full_name=form.cleaned_data["full_name"],
+                actor=actor,
+            )
+        except links.LinkNotUsable as refused:
+            if refused.state == PreVisitLink.State.SUBMITTED:
+                return redirect("previsit:done", token=token)
+            return _problem(request, *PROBLEMS[refused.state])
+        except IntakeConflict:
+            visit.refresh_from_db()
+            form.data = form.data.copy()
+            form.data["intake_version"] = visit.intake_version
+            form.add_error(
+                None,
+                _(
+                    "Your answers changed after you opened this page, perhaps in another "
+                    "window or by the clinic. Check them below, then send them again."
+                ),
+            )
+        except ValidationError:
+            # The only refusal left once the link is usable: a required answer is missing.
+            form.add_error(
+                None,
+                _("Some questions still need an answer. Change your answers to add them."),
+            )
+        else:
+            return redirect("previsit:done", token=token)
+    visit = access.visit_through_link(actor, link)
+    return render(
+        request,
+        "previsit/confirm.html",
+        {**_visit_context(link), "form": form, "answers": visit.answers.all()},
+    )
+
+
 def _already_sent(request, link, token):
     """A save or send from a page left open after the answers were sent: nothing is
     saved, and the page says so, shows what the clinic has, and how to change it.
@@ -318,5 +374,6 @@ def _visit_context(link):
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
         "emergency_number": settings.EMERGENCY_NUMBER,
+        "privacy_statement": consent.privacy_statement(),
         "now": timezone.now(),
     }

@@ -444,8 +444,8 @@ def visit_detail(request, pk):
     """Queries: the visit with patient and condition, its answers with who answered, the
     photos and clips the patient sent, its test orders with who ordered them and the
     messages sent to their performers, the pre-visit reminder (or whether one is to come),
-    and the versions of all three with the users they name: a fixed number however many
-    rows."""
+    the attestations of the patient's sendings, and the versions of answers, orders and
+    visit with the users they name: a fixed number however many rows."""
     visit = access.visit_for(request.actor, pk)
     answers = list(visit.answers.select_related("answered_by"))
     return render(
@@ -460,6 +460,7 @@ def visit_detail(request, pk):
             ),
             "link": visit.previsit_links.first(),
             "reminder": reminders.reminder_for_staff(visit),
+            "attestations": visit.attestations(),
             "patient_answered": any(answer.source == Answer.Source.PATIENT for answer in answers),
             "record_history": history.changes(
                 visit.history.all(),
@@ -657,8 +658,9 @@ def visit_close(request, pk):
 @permission_required("intake.view_testorder", raise_exception=True)
 def visit_print(request, pk):
     """The visit summary with the results so far, and a requisition page for each order
-    still to be done, for printing. Queries: the visit, its answers, and its orders with
-    who ordered, resulted and reviewed them, however many there are."""
+    still to be done, for printing. Queries: the visit, its answers, the attestations of
+    the patient's sendings, and its orders with who ordered, resulted and reviewed them,
+    however many there are."""
     visit = access.visit_for(request.actor, pk)
     orders = list(
         visit.test_orders.exclude(status=TestOrder.Status.CANCELLED)
@@ -671,6 +673,7 @@ def visit_print(request, pk):
         {
             "visit": visit,
             "answers": visit.answers.all(),
+            "attestations": visit.attestations(),
             "orders": orders,
             "requisitions": [order for order in orders if order.awaits_result],
             "results": [order for order in orders if order.has_result],

@@ -200,7 +200,7 @@ def test_patient_form_pages_show_each_message_once(
                 intake_data(
                     upcoming_visit,
                     {"first-noticed": "1990-01-01", "how-often": None},
-                    action="submit",
+                    action="continue",
                 ),
             ),
         )

@@ -17,12 +17,12 @@ from audit.actors import Actor
 from audit.models import AuditEvent
 from conditions.models import HistoryQuestion
 from intake import triage
-from intake.models import Answer, Patient, PreVisitLink, TestOrder, Visit
+from intake.models import Answer, Attestation, Patient, PreVisitLink, TestOrder, Visit
 from intake.patients import register_patient
 from intake.visits import open_visit
 
 PATIENTS, VISITS_EACH = 120, 4
-GENERATED = [Patient, Visit, Answer, PreVisitLink, TestOrder, AuditEvent]
+GENERATED = [Patient, Visit, Answer, PreVisitLink, Attestation, TestOrder, AuditEvent]
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_makes_the_patients_and_visits_asked_for_with_a_one_line_summary(generat
 
 
 def test_every_record_passes_the_models_own_checks(generated):
-    for model in (Patient, Visit, PreVisitLink, TestOrder):
+    for model in (Patient, Visit, PreVisitLink, Attestation, TestOrder):
         for record in model.objects.all():
             record.full_clean()
     for answer in Answer.objects.all()[:400]:  # made alike: a sample tells
@@ -157,10 +157,15 @@ def test_pre_visit_links_in_their_states(generated):
         PreVisitLink.State.REVOKED,
         PreVisitLink.State.CLOSED,
     } <= states
+    attested = {attestation.link_id: attestation for attestation in Attestation.objects.all()}
     for link in links:
         assert link.created_at <= link.expires_at <= link.visit.scheduled_at
         if link.submitted_at:
             assert link.opened_at <= link.submitted_at <= link.expires_at
+            assert attested.pop(link.pk).attested_at == link.submitted_at
+    assert not attested
+    for attestation in Attestation.objects.all():
+        attestation.full_clean()
 
 
 def test_the_audit_trail_verifies_and_tells_each_patients_story(generated):

@@ -465,7 +465,7 @@ def test_staff_see_that_wrong_dates_of_birth_locked_the_link(
 
 
 def submit_all_answers(patient, visit, intake_data, changes=None):
-    return patient.post("questions/", intake_data(visit, changes, action="submit"))
+    return patient.send(intake_data(visit, changes))
 
 
 def test_staff_see_the_patients_answers_as_given_by_the_patient(
@@ -641,13 +641,21 @@ def _link_in_state(state, *, visit, front_desk, clock):
         link.save()
     if state in ("started", "sent back"):
         clock.move(minutes=5)
+        patient = Actor.through_link(link)
         links.save_patient_answers(
             link=link,
             values={"how-often": "all-the-time"} if state == "started" else ALL_ANSWERS,
             expected_version=visit.intake_version,
-            submit=state == "sent back",
-            actor=Actor.through_link(link),
+            actor=patient,
         )
+        if state == "sent back":
+            links.submit_previsit_answers(
+                link=link,
+                expected_version=visit.intake_version + 1,
+                respondent="patient",
+                full_name="Ines Okafor",
+                actor=patient,
+            )
     if state == "expired":
         link.expires_at = clock.now - datetime.timedelta(minutes=1)
         link.save()

@@ -23,7 +23,7 @@ from conditions.models import Condition, HistoryQuestion
 from config.log_filters import RedactTokensAndSearches
 from intake import links
 from intake.answers import save_answers
-from intake.models import AccessAttempt, Answer, PreVisitLink, Visit
+from intake.models import AccessAttempt, Answer, Attestation, PreVisitLink, Visit
 from intake.patient_views import SESSION_KEY
 
 from .conftest import PreVisitPatient
@@ -332,7 +332,7 @@ def test_the_saved_page_can_be_sent_as_it_is(
     shown = form_values(saved.text)
     assert shown["intake_version"] == ["1"]
 
-    response = verified_patient.post("questions/", {**shown, "action": "submit"})
+    response = verified_patient.send(shown)
 
     assert response.status_code == 302
     assert PreVisitLink.objects.get().submitted_at is not None
@@ -370,14 +370,14 @@ def test_reloading_the_page_after_saving_sends_nothing_again(
     assert AuditEvent.objects.filter(action="update", record_type="intake.visit").count() == 1
 
 
-@pytest.mark.parametrize("action", ["submit", "save"])
+@pytest.mark.parametrize("action", ["continue", "save"])
 def test_a_form_sent_from_a_page_left_open_after_sending_says_what_was_not_saved(
     verified_patient, upcoming_visit, intake_data, action
 ):
     left_open = answers_post(
         upcoming_visit, intake_data, {"how-often": "all-the-time"}, action=action
     )
-    verified_patient.post("questions/", answers_post(upcoming_visit, intake_data, action="submit"))
+    verified_patient.send(answers_post(upcoming_visit, intake_data))
     kept = list(Answer.objects.values())
 
     response = verified_patient.post("questions/", left_open)
@@ -394,14 +394,15 @@ def test_a_form_sent_from_a_page_left_open_after_sending_says_what_was_not_saved
     assert "Several times a day" in response.text.split("The answers the clinic has")[1]
     assert f'href="tel:{settings.CLINIC_PHONE}"' in response.text
     assert list(Answer.objects.values()) == kept
-    assert AuditEvent.objects.filter(action__in=["update", "submit"]).count() == 1
+    # The save on "Continue" and the send; nothing from the page left open.
+    assert AuditEvent.objects.filter(action__in=["update", "submit"]).count() == 2
 
 
 def test_a_form_sent_after_sending_by_a_browser_no_longer_confirmed_shows_no_answers(
     verified_patient, upcoming_visit, intake_data
 ):
     left_open = answers_post(upcoming_visit, intake_data, {"how-often": "all-the-time"})
-    verified_patient.post("questions/", answers_post(upcoming_visit, intake_data, action="submit"))
+    verified_patient.send(answers_post(upcoming_visit, intake_data))
     session = verified_patient.client.session
     del session[SESSION_KEY]  # as if the date of birth had not been given in this browser
     session.save()
@@ -415,10 +416,10 @@ def test_a_form_sent_after_sending_by_a_browser_no_longer_confirmed_shows_no_ans
     assert_no_patient_data(response.text, upcoming_visit)
 
 
-def test_submitting_with_questions_unanswered_lists_them_and_sends_nothing(
+def test_continuing_with_questions_unanswered_lists_them_and_saves_nothing(
     verified_patient, upcoming_visit, intake_data
 ):
-    data = answers_post(upcoming_visit, intake_data, {"same-place": None}, action="submit")
+    data = answers_post(upcoming_visit, intake_data, {"same-place": None}, action="continue")
 
     response = verified_patient.post("questions/", data)
 
@@ -433,12 +434,16 @@ def test_submitting_with_questions_unanswered_lists_them_and_sends_nothing(
     assert not Answer.objects.exists()
 
 
-def test_submitting_sends_the_answers_and_shows_them_read_only(
+def test_continuing_then_confirming_sends_the_answers_and_shows_them_read_only(
     verified_patient, link_token, upcoming_visit, intake_data
 ):
-    response = verified_patient.post(
-        "questions/", answers_post(upcoming_visit, intake_data, action="submit"), follow=True
+    continued = verified_patient.post(
+        "questions/", answers_post(upcoming_visit, intake_data, action="continue")
     )
+    assert continued["Location"] == f"/v/{link_token}/photos/"
+    assert PreVisitLink.objects.get().submitted_at is None
+
+    response = verified_patient.attest(follow=True)
 
     assert response.redirect_chain == [(f"/v/{link_token}/done/", 302)]
     assert "Thank you, your answers have been sent" in response.text
@@ -451,36 +456,46 @@ def test_submitting_sends_the_answers_and_shows_them_read_only(
     assert upcoming_visit.status == Visit.Status.INTAKE_COMPLETE
 
 
-def test_the_same_submit_twice_sends_the_answers_once(
+def test_the_same_send_twice_sends_the_answers_once(
     verified_patient, link_token, upcoming_visit, intake_data
 ):
-    data = answers_post(upcoming_visit, intake_data, action="submit")
-    verified_patient.post("questions/", data)
+    verified_patient.post(
+        "questions/", answers_post(upcoming_visit, intake_data, action="continue")
+    )
+    data = {
+        "intake_version": 1,
+        "respondent": "patient",
+        "full_name": "Ines Okafor",
+        "confirmed": "on",
+    }
+    verified_patient.post("confirm/", data)
     submitted_at = PreVisitLink.objects.get().submitted_at
     answers = list(Answer.objects.values())
 
-    again = verified_patient.post("questions/", data)
+    again = verified_patient.post("confirm/", data)
 
     assert again.status_code == 302
     assert again["Location"] == f"/v/{link_token}/done/"
     assert AuditEvent.objects.filter(action="submit").count() == 1
     assert list(Answer.objects.values()) == answers
     assert PreVisitLink.objects.get().submitted_at == submitted_at
+    assert Attestation.objects.count() == 1
     assert verified_patient.get("questions/")["Location"] == f"/v/{link_token}/done/"
 
 
 def test_a_submit_that_waited_for_the_first_one_finds_the_link_used(link_token):
     # Two clicks that both got past the page's check: the second waits for the row lock
-    # in save_patient_answers, then finds the link submitted.
+    # in submit_previsit_answers, then finds the link submitted.
     link = PreVisitLink.objects.get()
     patient = Actor.through_link(link)
-    links.save_patient_answers(
-        link=link, values=ALL_ANSWERS, expected_version=0, submit=True, actor=patient
+    links.save_patient_answers(link=link, values=ALL_ANSWERS, expected_version=0, actor=patient)
+    links.submit_previsit_answers(
+        link=link, expected_version=1, respondent="patient", full_name="Ines", actor=patient
     )
 
     with pytest.raises(links.LinkNotUsable):
-        links.save_patient_answers(
-            link=link, values=ALL_ANSWERS, expected_version=1, submit=True, actor=patient
+        links.submit_previsit_answers(
+            link=link, expected_version=1, respondent="patient", full_name="Ines", actor=patient
         )
 
     assert AuditEvent.objects.filter(action="submit").count() == 1
@@ -495,17 +510,20 @@ def test_two_submits_at_the_same_moment_give_one_submit_and_one_already_sent(
         # once instead of waiting, unlike a database file.
         pytest.skip("needs a database whose writers wait for each other")
     link = PreVisitLink.objects.get()
+    links.save_patient_answers(
+        link=link, values=ALL_ANSWERS, expected_version=0, actor=Actor.through_link(link)
+    )
     both_ready = threading.Barrier(2)
     outcomes = []
 
     def submit():
         try:
             both_ready.wait()
-            links.save_patient_answers(
+            links.submit_previsit_answers(
                 link=link,
-                values=ALL_ANSWERS,
-                expected_version=0,
-                submit=True,
+                expected_version=1,
+                respondent="patient",
+                full_name="Ines Okafor",
                 actor=Actor.through_link(link),
             )
             outcomes.append("submitted")
@@ -522,13 +540,14 @@ def test_two_submits_at_the_same_moment_give_one_submit_and_one_already_sent(
 
     assert sorted(outcomes) == [PreVisitLink.State.SUBMITTED, "submitted"]
     assert AuditEvent.objects.filter(action="submit").count() == 1
+    assert Attestation.objects.count() == 1
     assert upcoming_visit.answers.count() == len(ALL_ANSWERS)
 
 
 def test_after_submitting_the_link_no_longer_opens_in_another_browser(
     verified_patient, link_token, upcoming_visit, intake_data
 ):
-    verified_patient.post("questions/", answers_post(upcoming_visit, intake_data, action="submit"))
+    verified_patient.send(answers_post(upcoming_visit, intake_data))
 
     response = PreVisitPatient(Client(), link_token).get()
 
@@ -678,10 +697,12 @@ def test_one_visits_link_never_reads_or_writes_another_visit(
 
     read = other.get("questions/")
     done = other.get("done/")
+    confirm = other.get("confirm/")
     other.get()
-    write = other.post("questions/", answers_post(visit, intake_data, action="submit"))
+    write = other.post("questions/", answers_post(visit, intake_data, action="continue"))
+    send = other.attest()
 
-    for response in (read, done, write):
+    for response in (read, done, confirm, write, send):
         assert response.status_code == 302
         assert response["Location"] == f"/v/{token}/"
     assert not visit.answers.exists()
@@ -705,7 +726,7 @@ def test_confirming_one_visits_link_does_not_open_the_same_patients_other_visit(
 def test_a_post_without_the_pages_form_key_is_refused_and_saves_nothing(
     verified_patient, upcoming_visit, intake_data
 ):
-    data = answers_post(upcoming_visit, intake_data, action="submit")
+    data = answers_post(upcoming_visit, intake_data, action="continue")
 
     response = verified_patient.client.post(f"{verified_patient.url}questions/", data)
 
@@ -717,7 +738,7 @@ def test_a_post_without_the_pages_form_key_is_refused_and_saves_nothing(
 def test_a_post_the_browser_marks_as_from_another_site_is_refused(
     verified_patient, upcoming_visit, intake_data
 ):
-    data = answers_post(upcoming_visit, intake_data, action="submit")
+    data = answers_post(upcoming_visit, intake_data, action="continue")
 
     response = verified_patient.post("questions/", data, HTTP_SEC_FETCH_SITE="cross-site")
 
@@ -769,7 +790,7 @@ BAD_LINKS = [
 ]
 
 
-@pytest.mark.parametrize("page", ["", "questions/", "done/"])
+@pytest.mark.parametrize("page", ["", "questions/", "confirm/", "done/"])
 @pytest.mark.parametrize(("state", "status", "heading"), BAD_LINKS)
 def test_a_link_that_does_not_work_says_to_call_the_clinic_and_shows_no_patient_data(
     client, link_token, upcoming_visit, front_desk, state, status, heading, page
@@ -789,7 +810,7 @@ def test_a_link_that_does_not_work_says_to_call_the_clinic_and_shows_no_patient_
 def test_a_link_that_stopped_working_mid_way_refuses_answers(
     verified_patient, link_token, upcoming_visit, front_desk, intake_data, state, status, heading
 ):
-    data = answers_post(upcoming_visit, intake_data, action="submit")
+    data = answers_post(upcoming_visit, intake_data, action="continue")
     token = make_unusable(state, link_token, front_desk)
     verified_patient.url = f"/v/{token}/"
 
@@ -921,9 +942,12 @@ def every_kind_of_patient_response(link_token, upcoming_visit, intake_data, sett
     yield "questions", patient.get("questions/")
     yield "saved", patient.post("questions/", answers_post(upcoming_visit, intake_data))
     yield (
-        "submitted",
-        patient.post("questions/", answers_post(upcoming_visit, intake_data, action="submit")),
+        "continued",
+        patient.post("questions/", answers_post(upcoming_visit, intake_data, action="continue")),
     )
+    yield "confirm", patient.get("confirm/")
+    yield "confirm with errors", patient.post("confirm/", {"respondent": "on_behalf"})
+    yield "submitted", patient.attest()
     yield "done", patient.get("done/")
     yield "used link", Client().get(patient.url)
     yield "unknown link", Client().get("/v/nothing-here/")
@@ -1060,7 +1084,7 @@ def patient_pages(verified_patient, upcoming_visit, intake_data):
                 upcoming_visit,
                 intake_data,
                 {"first-noticed": "2999-01-01", "episode-length_unit": "", "how-often": None},
-                action="submit",
+                action="continue",
             ),
         ),
     )
@@ -1069,7 +1093,16 @@ def patient_pages(verified_patient, upcoming_visit, intake_data):
         verified_patient.post("questions/", answers_post(upcoming_visit, intake_data), follow=True),
     )
     stale = answers_post(upcoming_visit, intake_data, {"how-often": "all-the-time"})
-    verified_patient.post("questions/", answers_post(upcoming_visit, intake_data, action="submit"))
+    continuing = answers_post(upcoming_visit, intake_data, action="continue")
+    verified_patient.post("questions/", continuing)
+    yield "confirm", verified_patient.get("confirm/")
+    yield (
+        "confirm with errors",
+        verified_patient.post(
+            "confirm/", {"intake_version": 2, "respondent": "on_behalf", "relation": "other"}
+        ),
+    )
+    verified_patient.attest()
     yield "done", verified_patient.get("done/")
     yield "already sent", verified_patient.post("questions/", stale)
     yield "problem", Client().get("/v/nothing-here/")

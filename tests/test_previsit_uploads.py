@@ -53,7 +53,6 @@ def patient(verified_patient, upcoming_visit):
         link=link,
         values=ANSWERS,
         expected_version=0,
-        submit=False,
         actor=Actor.through_link(link),
     )
     return verified_patient
@@ -86,11 +85,17 @@ def test_the_photos_page_says_what_to_film_and_takes_photos_and_clips(patient):
     assert "no-store" in response["Cache-Control"]
 
 
-def test_the_questions_page_links_to_the_photos_page(patient):
-    response = patient.get("questions/")
+def test_continuing_from_the_questions_leads_to_the_photos_page_then_the_confirm_page(
+    patient, form_values
+):
+    answers = form_values(patient.get("questions/").text)
+    response = patient.post("questions/", {**answers, "action": "continue"})
 
-    assert "Add a clip or photos" in response.text
-    assert f'href="{patient.url}photos/"' in response.text
+    assert response.status_code == 302
+    assert response["Location"] == f"{patient.url}photos/"
+    photos = patient.get("photos/")
+    assert f'href="{patient.url}confirm/"' in photos.text
+    assert "Continue without a file" in photos.text
 
 
 def test_the_photos_page_asks_for_the_date_of_birth_first(link_patient):

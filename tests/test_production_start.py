@@ -179,7 +179,7 @@ def test_the_access_log_keeps_no_token_or_search_term_after_a_patient_journey(
 
         page = patient.get(f"{start}questions/")
         assert page.status == 200
-        for action in ("save", "submit"):
+        for action in ("save", "continue"):
             fields = form_values(page.text)
             answers = {
                 **fields,
@@ -188,10 +188,11 @@ def test_the_access_log_keeps_no_token_or_search_term_after_a_patient_journey(
             }
             page = patient.post(f"{start}questions/", answers)
             assert page.status == 302, page.text
-            if action == "save":
-                # Saving comes back to the page, as saved, by GET.
-                assert page.headers["Location"] == f"{start}questions/"
-                page = patient.get(page.headers["Location"])
+            # Saving comes back to the page, as saved, by GET; continuing goes on to confirm.
+            page = patient.get(page.headers["Location"])
+        attestation = {"respondent": "patient", "full_name": "Ines Okafor", "confirmed": "on"}
+        page = patient.post(f"{start}confirm/", {**form_values(page.text), **attestation})
+        assert page.headers["Location"] == f"{start}done/", page.text
         assert patient.get(f"{start}done/").status == 200
 
         # A provider searches the admin for the patient (on the way, perhaps, through the

@@ -137,10 +137,16 @@ def test_a_patient_saves_part_of_the_form_on_one_server_and_sends_it_from_the_ot
     shown = form_values(page.text)
     assert shown["q_how-often"] == ["several-times-a-day"]
     assert "q_same-place" not in shown
-    everything = intake_data(upcoming_visit, action="submit")
+    everything = intake_data(upcoming_visit, action="continue")
     page = patient.post(
         f"{start}questions/", {**shown, **everything, "intake_version": shown["intake_version"]}
     )
+    assert (page.status, page.headers["Location"]) == (302, f"{start}confirm/")
+    # Back on server one, the patient confirms and sends them.
+    page = patient.on(one).get(f"{start}confirm/")
+    assert page.status == 200
+    attestation = {"respondent": "patient", "full_name": "Ines Okafor", "confirmed": "on"}
+    page = patient.post(f"{start}confirm/", {**form_values(page.text), **attestation})
     assert (page.status, page.headers["Location"]) == (302, f"{start}done/")
     assert patient.get(f"{start}done/").status == 200
 
@@ -157,6 +163,7 @@ def test_a_patient_saves_part_of_the_form_on_one_server_and_sends_it_from_the_ot
     }
     link = PreVisitLink.objects.get(visit=upcoming_visit)
     assert link.state == PreVisitLink.State.SUBMITTED
+    assert link.attestations.get().client_address == CLIENT_ADDRESS
     # Both servers name the patient's own address, from the load balancer's header.
     assert set(
         AuditEvent.objects.filter(actor_label=link.actor_label).values_list(

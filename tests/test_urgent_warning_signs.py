@@ -81,7 +81,7 @@ def test_an_urgent_sign_sent_with_a_mistake_elsewhere_still_alerts(
     verified_patient, upcoming_visit, intake_data
 ):
     data = intake_data(
-        upcoming_visit, {"warning-signs": ["chest-pain"], "how-often": None}, action="submit"
+        upcoming_visit, {"warning-signs": ["chest-pain"], "how-often": None}, action="continue"
     )
     response = verified_patient.post("questions/", data)
     assert response.status_code == 200
@@ -92,8 +92,8 @@ def test_an_urgent_sign_sent_with_a_mistake_elsewhere_still_alerts(
 def test_sending_an_urgent_sign_alerts_on_the_sent_page(
     verified_patient, upcoming_visit, intake_data
 ):
-    data = intake_data(upcoming_visit, {"warning-signs": ["chest-pain"]}, action="submit")
-    response = verified_patient.post("questions/", data, follow=True)
+    verified_patient.send(intake_data(upcoming_visit, {"warning-signs": ["chest-pain"]}))
+    response = verified_patient.get("done/")
     assert "Thank you, your answers have been sent" in response.text
     alert = re.search(r'<div role="alert">(.*?)</div>\s*</div>', response.text, re.S)
     assert "Call 911 (the emergency number) now" in " ".join(

@@ -172,8 +172,9 @@ def test_a_patient_answers_on_a_phone_comes_back_and_sends_and_staff_see_the_fla
     expect(muscles.get_by_label("Calf, left")).to_be_checked()
     expect(same_place.get_by_label("No")).to_be_checked()
 
-    # Sending with a question unanswered points to it; answering it sends them.
-    patient.get_by_role("button", name="Send my answers").click()
+    # Continuing with a question unanswered points to it; answering it goes on to the
+    # confirm step, where the patient says it is them, types their name and sends.
+    patient.get_by_role("button", name="Continue").click()
     summary = patient.get_by_role("alert").filter(has_text="There is a problem")
     expect(summary).to_be_focused()
     other = patient.get_by_role("group", name="Do you have any of these other symptoms?")
@@ -184,6 +185,21 @@ def test_a_patient_answers_on_a_phone_comes_back_and_sends_and_staff_see_the_fla
     summary.get_by_role("link").first.press("Enter")
     expect(other.get_by_label("Loss of feeling, or a change in how things feel")).to_be_focused()
     tab_to(patient, other.get_by_label("Weakness"))
+    patient.keyboard.press("Space")
+    tab_to(patient, patient.get_by_role("button", name="Continue"))
+    patient.keyboard.press("Enter")
+    expect(patient.get_by_role("heading", level=1)).to_have_text(
+        "A clip or photos of the twitching"
+    )
+    tab_to(patient, patient.get_by_role("link", name="Continue without a file"))
+    patient.keyboard.press("Enter")
+    expect(patient.get_by_role("heading", level=1)).to_have_text("Check and send your answers")
+    who = patient.get_by_role("group", name="Who is filling this in?")
+    tab_to(patient, who.get_by_label("I am the patient"))
+    patient.keyboard.press("Space")
+    tab_to(patient, patient.get_by_label("Your full name"))
+    patient.keyboard.type("Mara Lindqvist")
+    tab_to(patient, patient.get_by_label("I confirm that these answers are true", exact=False))
     patient.keyboard.press("Space")
     tab_to(patient, patient.get_by_role("button", name="Send my answers"))
     # (A double press is tested in test_previsit_pages.py: here, on SQLite, the live
@@ -218,6 +234,7 @@ def test_a_patient_answers_on_a_phone_comes_back_and_sends_and_staff_see_the_fla
     answers = staff.get_by_role("region", name="Intake answers")
     expect(answers).to_contain_text("The patient")
     expect(answers).to_contain_text("Eyelid (right), Calf (left)")
+    expect(answers).to_contain_text("Sent by the patient, Mara Lindqvist (typed name)")
     expect(staff.locator("#link-state")).to_contain_text("The patient sent their answers back on")
     shot(staff, "previsit-staff-visit-desktop")
     staff.set_viewport_size(PHONE)

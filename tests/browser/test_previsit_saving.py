@@ -83,6 +83,11 @@ def test_a_patient_saves_three_times_then_a_window_left_open_cannot_change_what_
     # A second window on the same page, left open while the first sends the answers.
     left_open = context.new_page()
     left_open.goto(page.url)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("link", name="Continue without a file").click()
+    page.get_by_label("I am the patient").check()
+    page.get_by_label("Your full name").fill("Ines Okafor")
+    page.get_by_label("I confirm that these answers are true", exact=False).check()
     page.get_by_role("button", name="Send my answers").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Thank you, your answers have been sent"
@@ -90,7 +95,7 @@ def test_a_patient_saves_three_times_then_a_window_left_open_cannot_change_what_
 
     often = left_open.get_by_role("group", name="How often do you have twitching?")
     often.get_by_label("All the time").check()
-    left_open.get_by_role("button", name="Send my answers").click()
+    left_open.get_by_role("button", name="Continue").click()
 
     expect(left_open.get_by_role("heading", level=1)).to_have_text("Your answers were already sent")
     expect(left_open.get_by_text("were not saved")).to_be_visible()
