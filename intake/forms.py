@@ -10,6 +10,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.translation import gettext, gettext_lazy
 
 from conditions.models import Condition, OrderableTest
 
@@ -574,8 +575,8 @@ class IntakeForm(forms.Form):
             "help_text": escape(question.help_text),
             "required": required,
             "error_messages": {
-                "required": "Answer this question.",
-                "invalid_choice": "Choose one of the answers shown.",
+                "required": gettext("Answer this question."),
+                "invalid_choice": gettext("Choose one of the answers shown."),
             },
         }
         answer_type = answer_types.of(question)
@@ -614,36 +615,39 @@ class DateOfBirthForm(forms.Form):
     """Day, month and year as three boxes in one fieldset, as people know their birthday."""
 
     day = forms.IntegerField(
-        label="Day",
+        label=gettext_lazy("Day"),
         min_value=1,
         max_value=31,
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "bday-day", "size": 2, "maxlength": 2}
         ),
-        error_messages={"required": "Enter the day.", "invalid": "Enter the day as a number."},
+        error_messages={
+            "required": gettext_lazy("Enter the day."),
+            "invalid": gettext_lazy("Enter the day as a number."),
+        },
     )
     month = forms.IntegerField(
-        label="Month",
+        label=gettext_lazy("Month"),
         min_value=1,
         max_value=12,
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "bday-month", "size": 2, "maxlength": 2}
         ),
         error_messages={
-            "required": "Enter the month.",
-            "invalid": "Enter the month as a number, for example 3 for March.",
+            "required": gettext_lazy("Enter the month."),
+            "invalid": gettext_lazy("Enter the month as a number, for example 3 for March."),
         },
     )
     year = forms.IntegerField(
-        label="Year",
+        label=gettext_lazy("Year"),
         min_value=1900,
         max_value=9999,
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "bday-year", "size": 4, "maxlength": 4}
         ),
         error_messages={
-            "required": "Enter the year.",
-            "invalid": "Enter the year as 4 numbers, for example 1985.",
+            "required": gettext_lazy("Enter the year."),
+            "invalid": gettext_lazy("Enter the year as 4 numbers, for example 1985."),
         },
     )
 
@@ -655,9 +659,9 @@ class DateOfBirthForm(forms.Form):
         try:
             born = datetime.date(parts[2], parts[1], parts[0])
         except ValueError:
-            raise forms.ValidationError("Enter a real date of birth.") from None
+            raise forms.ValidationError(gettext("Enter a real date of birth.")) from None
         if born > timezone.localdate():
-            raise forms.ValidationError("Your date of birth must be in the past.")
+            raise forms.ValidationError(gettext("Your date of birth must be in the past."))
         cleaned["date_of_birth"] = born
         return cleaned
 

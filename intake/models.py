@@ -8,6 +8,7 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from audit import append_only
 from audit.history import KeepsHistory, kept_versions
@@ -598,10 +599,10 @@ class Answer(KeepsHistory, models.Model):
         PATIENT = "patient", "Patient"
 
     class DurationUnit(models.TextChoices):
-        SECONDS = "seconds", "seconds"
-        MINUTES = "minutes", "minutes"
-        HOURS = "hours", "hours"
-        DAYS = "days", "days"
+        SECONDS = "seconds", pgettext_lazy("unit of a duration", "seconds")
+        MINUTES = "minutes", pgettext_lazy("unit of a duration", "minutes")
+        HOURS = "hours", pgettext_lazy("unit of a duration", "hours")
+        DAYS = "days", pgettext_lazy("unit of a duration", "days")
 
         def span(self, amount):
             """`amount` of this unit as a timedelta."""
