@@ -276,7 +276,7 @@ def test_the_questions_page_with_mistakes_in_spanish(
     assert_spanish(response)
     for words in ("Hay un problema", "Responda esta pregunta.", "todavía no ha llegado"):
         assert words in response.text
-    for words in ("Cabeza y cara", "Párpado", "Lado izquierdo", "Elija una unidad"):
+    for words in ("Cabeza y cara", "Párpado", "Izquierda", "Elija una unidad"):
         assert words in response.text
 
 
@@ -288,7 +288,7 @@ def test_the_done_page_in_spanish(verified_patient, upcoming_visit, intake_data,
 
     assert_spanish(response)
     assert "Gracias, sus respuestas se enviaron" in response.text
-    assert "Pantorrilla (lado izquierdo)" in response.text
+    assert "Pantorrilla (izquierda)" in response.text
     # Kept language-independently: the site, and its English name.
     answer = Answer.objects.get(question_key="muscles-affected")
     assert answer.value_choices == [{"value": "calf-left", "label": "Calf (left)"}]
