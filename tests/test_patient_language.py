@@ -3,6 +3,7 @@ the patient's record, the browser, English), the switch that keeps what was type
 fixed text in Spanish, the link e-mail, staff pages that stay in English, and a Spanish
 catalog with nothing left untranslated."""
 
+import datetime
 import re
 from pathlib import Path
 
@@ -289,6 +290,9 @@ def test_the_done_page_in_spanish(verified_patient, upcoming_visit, intake_data,
     assert_spanish(response)
     assert "Gracias, sus respuestas se enviaron" in response.text
     assert "Pantorrilla (izquierda)" in response.text
+    noticed = timezone.localdate() - datetime.timedelta(days=2)
+    month = ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"]
+    assert f"{noticed.day} {month[noticed.month - 1]} {noticed.year}" in response.text
     # Kept language-independently: the site, and its English name.
     answer = Answer.objects.get(question_key="muscles-affected")
     assert answer.value_choices == [{"value": "calf-left", "label": "Calf (left)"}]
