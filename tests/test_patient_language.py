@@ -306,6 +306,22 @@ def test_a_scale_question_in_spanish(scale_visit):  # noqa: F811
     assert "10 quiere decir lo peor que se pueda imaginar" in html
 
 
+def test_answers_sent_from_a_page_left_open_are_refused_in_spanish(
+    verified_patient, upcoming_visit, intake_data, spanish_speaker
+):
+    sent = answers_post(upcoming_visit, intake_data, action="submit")
+    verified_patient.post("questions/", sent)
+    changed = {**sent, "q_muscles-affected": ["calf-right"], "q_same-place": "no"}
+
+    response = verified_patient.post("questions/", changed)
+
+    assert response.status_code == 409
+    assert_spanish(response)
+    assert "Lo que no se guardó" in response.text
+    assert "Usted puso: Pantorrilla (derecha)" in response.text
+    assert "La clínica tiene: Sí" in response.text
+
+
 @pytest.mark.parametrize("state", ["unknown", "expired", "revoked", "submitted", "locked"])
 def test_each_link_that_does_not_work_says_so_in_spanish(
     link_token, upcoming_visit, front_desk, state, spanish_speaker
