@@ -440,7 +440,8 @@ class ChoicesAnswer(AnswerType):
 
     def fhir_options(self, question):
         return [
-            {"valueCoding": {"code": value, "display": label}}
+            # A body site's label is a translatable text; the API speaks English.
+            {"valueCoding": {"code": value, "display": str(label)}}
             for value, label in self.rule_choices(question)
         ]
 
