@@ -63,6 +63,9 @@ ENGLISH = [
     "In an emergency",
     "minute",
     "Language",
+    "Get help now",
+    "You ticked",
+    "Questions marked",
 ]
 
 
