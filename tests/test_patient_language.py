@@ -373,6 +373,7 @@ def test_the_link_e_mail_is_in_spanish_for_a_patient_who_prefers_it(
     assert message.subject == f"Antes de su visita a {settings.CLINIC_NAME}"
     assert message.body.startswith("Hola, Ines:")
     assert "Primero le pediremos su fecha de nacimiento." in message.body
+    assert re.search(r"El enlace sirve hasta el \d+ [a-z]+ \d{4} a las \d\d:\d\d\.", message.body)
     assert " de 20" in message.body  # the visit's day, "martes 4 de diciembre de 2026"
 
 
