@@ -1,10 +1,11 @@
 """A pre-visit link in Spanish on a phone: the patient's record says Spanish; a wrong date
 of birth, then the questions, switching to English and back without losing what was
-typed, a mistake, and sending; each page checked with axe-core."""
+typed, a mistake, sending, and a link that does not work; each page checked with axe-core."""
 
 import datetime
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from audit.actors import Actor
@@ -86,6 +87,25 @@ def test_a_spanish_speaking_patient_answers_in_spanish_on_a_phone(
     expect(summary).to_be_focused()
     expect(summary).to_contain_text("Responda esta pregunta.")
     shot(page, "previsit-es-questions-errors-phone")
+    assert serious_accessibility_problems(page) == []
+    assert_fits_the_screen(page)
+
+    # Answering the rest sends them; the page that thanks the patient is in Spanish too.
+    noticed = timezone.localdate() - datetime.timedelta(days=20)
+    page.get_by_label("When did you first notice the twitching?").fill(noticed.isoformat())
+    page.get_by_role("group", name="How often do you have twitching?").get_by_label(
+        "All the time"
+    ).check()
+    for question in ("Is the twitching always in the same place?", "Are you pregnant?"):
+        page.get_by_role("group", name=question).get_by_label("No", exact=True).check()
+    page.get_by_role("group", name="Do you have any of these other symptoms?").get_by_label(
+        "None of these"
+    ).check()
+    page.get_by_role("button", name="Enviar mis respuestas").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Gracias, sus respuestas se enviaron")
+    expect(page.get_by_text("Pantorrilla (izquierda)")).to_be_visible()
+    expect(page.get_by_text("12 minutos")).to_be_visible()
+    shot(page, "previsit-es-done-phone")
     assert serious_accessibility_problems(page) == []
     assert_fits_the_screen(page)
 
