@@ -366,6 +366,9 @@ FHIR_EXPORT_ROOT = Path(
 )
 FHIR_EXPORT_BATCH_SIZE = int(os.environ.get("FHIR_EXPORT_BATCH_SIZE", "500"))
 PREVISIT_LINK_DAYS = int(os.environ.get("PREVISIT_LINK_DAYS", "7"))
+# An unfinished pre-visit link's patient is e-mailed one reminder this long before the
+# visit (by `manage.py send_previsit_reminders`, run from a timer).
+PREVISIT_REMINDER_HOURS = int(os.environ.get("PREVISIT_REMINDER_HOURS", "48"))
 # Failed link or date-of-birth tries one client address may make in a window.
 PREVISIT_MAX_FAILURES = int(os.environ.get("PREVISIT_MAX_FAILURES", "20"))
 PREVISIT_FAILURE_WINDOW_MINUTES = int(os.environ.get("PREVISIT_FAILURE_WINDOW_MINUTES", "15"))

@@ -318,6 +318,34 @@ class VisitQuerySet(models.QuerySet):
     def for_lists(self):
         return self.select_related("patient", "condition", "provider")
 
+    def awaiting_previsit_reminder(self):
+        """Visits whose patient is to get a reminder, annotated with when
+        (`reminder_due_at`, PREVISIT_REMINDER_HOURS before the visit): open for intake,
+        still ahead, with no reminder yet, and with an e-mailed link that went out before
+        that time, still works then and was not sent back. Whether the patient may be
+        e-mailed is not asked here: a reminder that cannot go is recorded with the reason."""
+        unanswered_link = PreVisitLink.objects.filter(
+            visit=models.OuterRef("pk"),
+            channel=PreVisitLink.Channel.EMAIL,
+            sent_at__lte=models.OuterRef("reminder_due_at"),
+            expires_at__gt=models.OuterRef("reminder_due_at"),
+            send_error="",
+            submitted_at=None,
+            locked_at=None,
+            revoked_at=None,
+        ).filter(expires_at__gt=timezone.now())  # and now, should the command run late
+        return self.annotate(
+            reminder_due_at=models.ExpressionWrapper(
+                F("scheduled_at") - datetime.timedelta(hours=settings.PREVISIT_REMINDER_HOURS),
+                output_field=models.DateTimeField(),
+            )
+        ).filter(
+            models.Exists(unanswered_link),
+            status__in=Visit.INTAKE_OPEN,
+            scheduled_at__gt=timezone.now(),
+            previsit_reminder=None,
+        )
+
     @staticmethod
     def _has_urgent_flags():
         # Urgent flags are kept first, so the first one tells; a Case keeps visits
@@ -1175,6 +1203,32 @@ class PreVisitLink(models.Model):
     @property
     def attempts_left(self):
         return max(self.MAX_DOB_ATTEMPTS - self.failed_attempts, 0)
+
+
+class PreVisitReminder(models.Model):
+    """The one reminder a visit's patient is e-mailed about an unfinished pre-visit link,
+    PREVISIT_REMINDER_HOURS before the visit, or why it was not sent.
+
+    At most one per visit, whatever happens to it later (a new link, a new time): the row
+    is made before the e-mail goes, so a second worker finds it and sends nothing.
+    """
+
+    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="previsit_reminder")
+    link = models.ForeignKey(PreVisitLink, on_delete=models.PROTECT, related_name="+")
+    due_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    not_sent_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sent_at__isnull=True) | Q(not_sent_reason=""),
+                name="sent_reminder_has_no_reason_against",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Pre-visit reminder {self.pk} for visit {self.visit_id}"
 
 
 class AccessAttempt(models.Model):

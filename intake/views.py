@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from audit import history
 from hl7v2.models import OrderMessage
 
-from . import access, links
+from . import access, links, reminders
 from .answers import IntakeConflict, save_answers
 from .forms import (
     CancelVisitForm,
@@ -442,8 +442,9 @@ def visit_open(request, pk):
 @login_required
 def visit_detail(request, pk):
     """Queries: the visit with patient and condition, its answers with who answered, its
-    test orders with who ordered them and the messages sent to their performers, and the
-    versions of all three with the users they name: a fixed number however many rows."""
+    test orders with who ordered them and the messages sent to their performers, the
+    pre-visit reminder (or whether one is to come), and the versions of all three with the
+    users they name: a fixed number however many rows."""
     visit = access.visit_for(request.actor, pk)
     answers = list(visit.answers.select_related("answered_by"))
     return render(
@@ -456,6 +457,7 @@ def visit_detail(request, pk):
                 Prefetch("hl7_messages", OrderMessage.objects.select_related("performer"))
             ),
             "link": visit.previsit_links.first(),
+            "reminder": reminders.reminder_for_staff(visit),
             "patient_answered": any(answer.source == Answer.Source.PATIENT for answer in answers),
             "record_history": history.changes(
                 visit.history.all(),
