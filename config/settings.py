@@ -200,6 +200,17 @@ FORMAT_MODULE_PATH = ["config.formats"]
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+# The photos and clips patients send (intake.Attachment): a private folder outside every
+# served one, whose files have no address; staff and API clients get them only through views that
+# check the role and audit each read.
+STORAGES["attachments"] = {
+    "BACKEND": "config.storage.PrivateFileSystemStorage",
+    "OPTIONS": {
+        "location": Path(os.environ.get("ATTACHMENTS_ROOT", BASE_DIR / "var" / "attachments")),
+        "file_permissions_mode": 0o600,
+        "directory_permissions_mode": 0o700,
+    },
+}
 if DEBUG or TESTING:
     # Served straight from the apps' static folders; nothing to collect.
     WHITENOISE_USE_FINDERS = True
@@ -237,6 +248,8 @@ SECURE_CSP = {
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"],
+    # Patients' photos and clips, played on the staff pages from our own views.
+    "media-src": [CSP.SELF],
     "font-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
@@ -372,6 +385,18 @@ PREVISIT_REMINDER_HOURS = int(os.environ.get("PREVISIT_REMINDER_HOURS", "48"))
 # Failed link or date-of-birth tries one client address may make in a window.
 PREVISIT_MAX_FAILURES = int(os.environ.get("PREVISIT_MAX_FAILURES", "20"))
 PREVISIT_FAILURE_WINDOW_MINUTES = int(os.environ.get("PREVISIT_FAILURE_WINDOW_MINUTES", "15"))
+# Photos and clips on the pre-visit link: the most bytes one file may have, the longest
+# clip in seconds, and how many files a visit keeps. An upload stops being read once it
+# passes the size (intake.attachments.SizeLimitedUploadHandler).
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(50 * 1024 * 1024)))
+ATTACHMENT_MAX_SECONDS = int(os.environ.get("ATTACHMENT_MAX_SECONDS", "60"))
+ATTACHMENTS_PER_VISIT = int(os.environ.get("ATTACHMENTS_PER_VISIT", "3"))
+FILE_UPLOAD_HANDLERS = [
+    "intake.attachments.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_PERMISSIONS = 0o600
 # Condition pages (and JSON exports) larger than this are refused before they are read.
 CONDITION_IMPORT_MAX_BYTES = int(os.environ.get("CONDITION_IMPORT_MAX_BYTES", str(1024 * 1024)))
 # The clinic as patients' pages, e-mails and printed summaries and requisitions name it.

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from audit import trail
 from audit.models import AuditEvent
 
-from .models import Patient, PatientMerge, TestOrder, Visit
+from .models import Attachment, Patient, PatientMerge, TestOrder, Visit
 
 
 class AccessDenied(PermissionDenied):
@@ -23,10 +23,13 @@ class AccessDenied(PermissionDenied):
         self.patient_id = patient_id
 
 
-def read(actor, record, *, patient_id, permissions):
-    """`record`, once `actor` holds one of `permissions`; the read is audited."""
+def read(actor, record, *, patient_id, permissions, audited=True):
+    """`record`, once `actor` holds one of `permissions`; the read is audited unless
+    `audited` is False (the rest of a file whose first part was recorded as read)."""
     if not any(actor.has_perm(permission) for permission in permissions):
         raise AccessDenied(record=record, patient_id=patient_id)
+    if not audited:
+        return record
     trail.record(action=AuditEvent.Action.VIEW, record=record, patient_id=patient_id, actor=actor)
     return record
 
@@ -72,13 +75,13 @@ def visit_through_link(actor, link):
 
 
 def patient_id_of(record):
-    """The patient a Patient, Visit or TestOrder belongs to."""
+    """The patient a Patient, Visit, TestOrder or Attachment belongs to."""
     match record:
         case Patient():
             return record.pk
         case Visit():
             return record.patient_id
-        case TestOrder():
+        case TestOrder() | Attachment():
             return record.visit.patient_id
     raise TypeError(f"{type(record).__name__} does not belong to a patient.")
 
@@ -103,3 +106,19 @@ def listed(actor, records, **detail):
             **detail,
         )
     return records
+
+
+def attachment_for(actor, pk, *, later_part=False, permission="intake.view_visit"):
+    """A photo or clip a patient sent (404 if none), with its visit, recorded as read.
+
+    A video player fetches a clip in parts (HTTP ranges) as it plays and seeks: only the
+    request for the whole file or its start is recorded, so one viewing is one event;
+    `later_part` requests are checked but not recorded."""
+    attachment = get_object_or_404(Attachment.objects.select_related("visit"), pk=pk)
+    return read(
+        actor,
+        attachment,
+        patient_id=attachment.visit.patient_id,
+        permissions=[permission],
+        audited=not later_part,
+    )

@@ -249,6 +249,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
         "patient_summary",
         "red_flag_list",
         "intake_answers",
+        "patient_files",
         "condition",
         "scheduled_at",
         "status",
@@ -262,7 +263,7 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
     fieldsets = [
         ("Patient", {"fields": ["patient_summary"]}),
         ("Red flags", {"fields": ["red_flag_list"]}),
-        ("Intake", {"fields": ["intake_answers"]}),
+        ("Intake", {"fields": ["intake_answers", "patient_files"]}),
         (
             "Visit",
             {
@@ -386,6 +387,14 @@ class VisitAdmin(AuditedReadsMixin, admin.ModelAdmin):
             return "No answers yet."
         # The staff visit page's table, with staff corrections of the patient's answers.
         return render_to_string("intake/includes/answer_table.html", {"answers": answers})
+
+    @admin.display(description="Photos and clips")
+    def patient_files(self, visit):
+        # Each file is fetched from the staff view, which checks the role and audits it.
+        return render_to_string(
+            "intake/includes/patient_attachments.html",
+            {"attachments": visit.attachments.all()},
+        )
 
     @admin.display(description="Latest changes")
     def record_changes(self, visit):

@@ -611,6 +611,20 @@ class IntakeForm(forms.Form):
         return cls(visit=visit, initial=initial)
 
 
+class AttachmentForm(forms.Form):
+    """One photo or clip, sent on its own so that a dropped connection loses only it."""
+
+    file = forms.FileField(
+        label=gettext_lazy("Photo or clip"),
+        widget=forms.FileInput(attrs={"accept": "image/*,video/*"}),
+        error_messages={
+            "required": gettext_lazy("Choose a photo or clip to send."),
+            "empty": gettext_lazy("This file is empty. Choose the photo or clip again."),
+            "invalid": gettext_lazy("No file was sent. Choose the photo or clip again."),
+        },
+    )
+
+
 class DateOfBirthForm(forms.Form):
     """Day, month and year as three boxes in one fieldset, as people know their birthday."""
 

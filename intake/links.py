@@ -207,13 +207,8 @@ def save_patient_answers(*, link, values, expected_version, submit, actor):
     is the patient acting through it (`Actor.through_link`)."""
     with transaction.atomic():
         # A double click or a resubmitted form: the second request waits for this lock,
-        # then finds the link already submitted. The lock is taken with a write, as the
-        # first statement: on SQLite a read first (FOR UPDATE is ignored there) lets both
-        # requests in, and the second then fails with "database is locked".
-        PreVisitLink.objects.filter(pk=link.pk).update(submitted_at=F("submitted_at"))
-        link = PreVisitLink.objects.select_related("visit").get(pk=link.pk)
-        if link.state != PreVisitLink.State.ACTIVE:
-            raise LinkNotUsable(link.state)
+        # then finds the link already submitted.
+        link = lock_active_link(link)
         visit = save_answers(
             visit=link.visit,
             values=values,
@@ -225,6 +220,21 @@ def save_patient_answers(*, link, values, expected_version, submit, actor):
             link.submitted_at = timezone.now()
             link.save(update_fields=["submitted_at"])
     return visit
+
+
+def lock_active_link(link):
+    """The link, fresh and locked until the transaction ends; LinkNotUsable unless it is
+    active. Everything the patient does through a link waits here for what they do in
+    another tab (or with a double click) to finish.
+
+    The lock is taken with a write, as the first statement: on SQLite a read first (FOR
+    UPDATE is ignored there) lets both requests in, and the second then fails with
+    "database is locked"."""
+    PreVisitLink.objects.filter(pk=link.pk).update(submitted_at=F("submitted_at"))
+    link = PreVisitLink.objects.select_related("visit").get(pk=link.pk)
+    if link.state != PreVisitLink.State.ACTIVE:
+        raise LinkNotUsable(link.state)
+    return link
 
 
 class LinkNotUsable(Exception):

@@ -1,9 +1,11 @@
 """Patients, visits, answers to the history questions, test orders, and pre-visit links."""
 
 import datetime
+import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import storages
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -1248,3 +1250,90 @@ class AccessAttempt(models.Model):
 
     def __str__(self):
         return f"{self.failures} failures from {self.client[:8]} since {self.window_start}"
+
+
+def attachment_storage():
+    return storages["attachments"]
+
+
+def _attachment_file_name(attachment, filename):
+    # Random, never the patient's own file name, which can name them or their condition.
+    return f"{secrets.token_hex(16)}{attachment.extension}"
+
+
+class AttachmentQuerySet(models.QuerySet):
+    def kept(self):
+        """The files the patient has not removed."""
+        return self.filter(removed_at__isnull=True)
+
+
+class Attachment(models.Model):
+    """A photo or short clip a patient sent with their pre-visit link, for the provider
+    to see at the visit. Its type is the one its content shows, never the name's or the
+    browser's; a photo is stored re-encoded without its metadata (intake/attachments.py).
+
+    A patient can remove one before sending their answers; it is kept, marked removed.
+    """
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", "Photo"
+        VIDEO = "video", "Clip"
+
+    EXTENSIONS = {
+        "image/jpeg": ".jpg",
+        "image/png": ".png",
+        "image/webp": ".webp",
+        "video/mp4": ".mp4",
+        "video/quicktime": ".mov",
+        "video/webm": ".webm",
+    }
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="attachments")
+    link = models.ForeignKey(
+        PreVisitLink, on_delete=models.PROTECT, related_name="attachments", null=True, blank=True
+    )
+    kind = models.CharField(max_length=10, choices=Kind)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveBigIntegerField()
+    duration = models.DurationField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64)
+    sha1 = models.CharField(max_length=40)
+    # For staff only: never in an address, a log line or a file name on disk.
+    original_name = models.CharField(max_length=255, blank=True)
+    file = models.FileField(storage=attachment_storage, upload_to=_attachment_file_name)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    uploaded_by_label = models.CharField(max_length=100)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="video", duration__isnull=False) | Q(kind="photo"),
+                name="attachment_clip_has_duration",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.pk} of visit {self.visit_id}"
+
+    def get_absolute_url(self):
+        return reverse("intake:attachment-file", kwargs={"pk": self.pk})
+
+    @property
+    def is_removed(self):
+        return self.removed_at is not None
+
+    @property
+    def extension(self):
+        return self.EXTENSIONS.get(self.content_type, "")
+
+    @property
+    def download_name(self):
+        """A name for the browser that says what it is and nothing about the patient."""
+        return f"{self.kind}-{self.pk}{self.extension}"

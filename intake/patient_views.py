@@ -22,14 +22,15 @@ from django.views.decorators.csrf import csrf_exempt
 from audit.actors import Actor
 from conditions.models import Section
 
-from . import access, answers, links, patient_language
+from . import access, answers, attachments, links, patient_language
 from .answers import IntakeConflict
-from .forms import DateOfBirthForm, IntakeForm
+from .forms import AttachmentForm, DateOfBirthForm, IntakeForm
 from .models import PreVisitLink
 
 SESSION_KEY = "previsit-verified"
 FORM_KEY = "previsit-form-key"
 SAVED_KEY = "previsit-saved"
+ATTACHMENT_KEY = "previsit-attachment"
 SESSION_SECONDS = 2 * 60 * 60
 # Which page and status a link that cannot be used gets.
 PROBLEMS = {
@@ -227,6 +228,59 @@ def questions(request, token, link):
             request.session[SAVED_KEY] = True
             return redirect("previsit:questions", token=token)
     return _questions_page(request, link, form, saved_now=saved_now)
+
+
+@patient_page
+def photos(request, token, link):
+    """One photo or clip per POST, or the removal of one: answers are saved on the
+    questions page, and nothing here touches them."""
+    if problem := _problem_with(request, link, token):
+        return problem
+    if not _is_verified(request, link):
+        return redirect("previsit:start", token=token)
+    actor = Actor.through_link(link, request)
+    form = AttachmentForm()
+    if request.method == "POST":
+        try:
+            if "remove" in request.POST:
+                attachments.remove_attachment(
+                    link=link, attachment_id=_number(request.POST["remove"]), actor=actor
+                )
+                request.session[ATTACHMENT_KEY] = "removed"
+                return redirect("previsit:photos", token=token)
+            form = AttachmentForm(request.POST, request.FILES)
+            if getattr(request, "upload_too_large", False):
+                form.add_error("file", attachments.too_large_message())
+            elif form.is_valid():
+                attachments.add_attachment(link=link, upload=form.cleaned_data["file"], actor=actor)
+                request.session[ATTACHMENT_KEY] = "added"
+                return redirect("previsit:photos", token=token)
+        except links.LinkNotUsable as refused:
+            return _problem(request, *PROBLEMS[refused.state])
+        except ValidationError as error:
+            form.add_error("file", error)
+    visit = access.visit_through_link(actor, link)
+    kept = list(visit.attachments.kept())
+    return render(
+        request,
+        "previsit/photos.html",
+        {
+            **_visit_context(link),
+            "form": form,
+            "attachments": kept,
+            "may_add": len(kept) < settings.ATTACHMENTS_PER_VISIT,
+            "max_files": settings.ATTACHMENTS_PER_VISIT,
+            "max_seconds": settings.ATTACHMENT_MAX_SECONDS,
+            "notice": request.session.pop(ATTACHMENT_KEY, None),
+        },
+    )
+
+
+def _number(value):
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
 def _already_sent(request, link, token):

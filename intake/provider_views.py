@@ -43,7 +43,8 @@ def _review_page(
     """The provider's page of a visit, with the note form as posted when it comes back.
 
     Queries: the visit with its patient, condition, provider and reviewer; its answers
-    with who gave them; the questions that apply; its orders; its note with its author
+    with who gave them; the questions that apply; the photos and clips the patient
+    sent; its orders; its note with its author
     and signer, and the addenda with theirs; the suggested tests (triage.suggested_tests,
     one): the same however many answers, orders and addenda there are.
     """
@@ -70,6 +71,7 @@ def _review_page(
         {
             "visit": visit,
             "rows": rows,
+            "attachments": visit.attachments.all(),
             "changed_since_review": changed_since_review,
             "may_review": request.user.has_perm("intake.review_visit")
             and bool(answers)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import provider_views, views
+from . import attachment_views, provider_views, views
 
 app_name = "intake"
 
@@ -46,6 +46,7 @@ urlpatterns = [
         name="visit-note-addendum",
     ),
     path("visits/<int:pk>/orders/new/", provider_views.visit_order_new, name="visit-order-new"),
+    path("attachments/<int:pk>/", attachment_views.attachment_file, name="attachment-file"),
     path("visits/<int:pk>/link/send/", views.visit_link_send, name="visit-link-send"),
     path("visits/<int:pk>/link/show/", views.visit_link_show, name="visit-link-show"),
     path("visits/<int:pk>/link/revoke/", views.visit_link_revoke, name="visit-link-revoke"),

@@ -441,10 +441,11 @@ def visit_open(request, pk):
 
 @login_required
 def visit_detail(request, pk):
-    """Queries: the visit with patient and condition, its answers with who answered, its
-    test orders with who ordered them and the messages sent to their performers, the
-    pre-visit reminder (or whether one is to come), and the versions of all three with the
-    users they name: a fixed number however many rows."""
+    """Queries: the visit with patient and condition, its answers with who answered, the
+    photos and clips the patient sent, its test orders with who ordered them and the
+    messages sent to their performers, the pre-visit reminder (or whether one is to come),
+    and the versions of all three with the users they name: a fixed number however many
+    rows."""
     visit = access.visit_for(request.actor, pk)
     answers = list(visit.answers.select_related("answered_by"))
     return render(
@@ -453,6 +454,7 @@ def visit_detail(request, pk):
         {
             "visit": visit,
             "answers": answers,
+            "attachments": visit.attachments.all(),
             "orders": visit.test_orders.select_related("ordered_by").prefetch_related(
                 Prefetch("hl7_messages", OrderMessage.objects.select_related("performer"))
             ),

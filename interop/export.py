@@ -23,7 +23,7 @@ from audit import trail
 from audit.actors import Actor
 from audit.models import AuditEvent
 from intake import access
-from intake.models import Answer, Patient, TestOrder, Visit
+from intake.models import Answer, Attachment, Patient, TestOrder, Visit
 
 from . import resources
 from .models import BulkExport
@@ -87,6 +87,11 @@ TYPES = {
         "intake.view_testorder",
         _resulted_orders,
         lambda order, cache: resources.diagnostic_report(order),
+    ),
+    "Media": ExportType(
+        "intake.view_visit",
+        lambda: Attachment.objects.kept().select_related("visit"),
+        lambda attachment, cache: resources.media(attachment),
     ),
 }
 

@@ -5,6 +5,8 @@ come only from the records (the condition's ICD-10-CM and SNOMED CT codes, an or
 copied LOINC or CPT code): where a record has none, a concept is text only.
 """
 
+import base64
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -410,9 +412,50 @@ def audit_event(event):
     }
 
 
+# Media: a photo or clip the patient sent with the pre-visit link. R4's Media (not
+# DocumentReference) is the resource for photos and video taken of the patient, with
+# their type, size, duration and dimensions in its own fields.
+
+MEDIA_TYPE = "http://terminology.hl7.org/CodeSystem/media-type"
+MEDIA_TYPES = {"photo": ("image", "Image"), "video": ("video", "Video")}
+
+
+def binary_url(attachment):
+    return f"{settings.FHIR_BASE_URL}/Binary/{attachment.pk}"
+
+
+def media(attachment):
+    code, display = MEDIA_TYPES[attachment.kind]
+    content = {
+        "contentType": attachment.content_type,
+        "url": binary_url(attachment),
+        "size": attachment.size,
+        "hash": base64.b64encode(bytes.fromhex(attachment.sha1)).decode(),
+        "creation": instant(attachment.uploaded_at),
+    }
+    resource = {
+        "resourceType": "Media",
+        "id": str(attachment.pk),
+        "meta": _meta(attachment.updated_at),
+        "status": "completed",
+        "type": {"coding": [{"system": MEDIA_TYPE, "code": code, "display": display}]},
+        "subject": _reference("Patient", attachment.visit.patient_id),
+        "encounter": _reference("Encounter", attachment.visit_id),
+        "createdDateTime": instant(attachment.uploaded_at),
+        "note": [{"text": "Sent by the patient with the pre-visit link."}],
+        "content": content,
+    }
+    if attachment.width:
+        resource["width"], resource["height"] = attachment.width, attachment.height
+    if attachment.duration is not None:
+        resource["duration"] = round(attachment.duration.total_seconds(), 3)
+    return resource
+
+
 # The resource a record of ours is, by the audit trail's record type.
 RESOURCE_OF_RECORD = {
     "intake.patient": "Patient",
     "intake.visit": "Encounter",
     "intake.testorder": "ServiceRequest",
+    "intake.attachment": "Media",
 }

@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from audit import trail
 from audit.models import AuditEvent
 from intake import access
-from intake.models import Answer, Patient, TestOrder, Visit
+from intake.models import Answer, Attachment, Patient, TestOrder, Visit
 
 from . import resources
 
@@ -230,6 +230,23 @@ class AuditEventSearch(Search):
             )
 
 
+class MediaSearch(Search):
+    resource_type = "Media"
+    permission = "intake.view_visit"
+    params = ("encounter", "patient")
+
+    def records(self):
+        return Attachment.objects.kept().select_related("visit")
+
+    def filter(self, records, name, value):
+        if name == "encounter":
+            return records.filter(visit_id=reference_id(value, "Encounter"))
+        return records.filter(visit__patient_id=reference_id(value, "Patient"))
+
+    def to_resources(self, records):
+        return [resources.media(attachment) for attachment in records]
+
+
 SEARCHES = {
     search.resource_type: search
     for search in (
@@ -238,6 +255,7 @@ SEARCHES = {
         QuestionnaireResponseSearch,
         ServiceRequestSearch,
         AuditEventSearch,
+        MediaSearch,
     )
 }
 

@@ -28,7 +28,7 @@ from audit import trail
 from audit.actors import Actor, client_address
 from audit.models import AuditEvent
 from conditions.models import Condition, ConditionVersion
-from intake import access
+from intake import access, attachment_views
 from intake.answers import IntakeConflict
 from intake.models import Answer, Visit
 from signin.second_factor import must_use_second_factor
@@ -228,6 +228,19 @@ def _audit_event(actor, pk):
     return resources.audit_event(event)
 
 
+def _kept_attachment(actor, pk, *, later_part=False):
+    attachment = access.attachment_for(actor, _digits(pk), later_part=later_part)
+    if attachment.is_removed:
+        raise Http404
+    return attachment
+
+
+def _binary(request, actor, pk):
+    """A photo's or clip's own bytes (a Media resource's content.url), with byte ranges."""
+    attachment = _kept_attachment(actor, pk, later_part=attachment_views.later_part(request))
+    return attachment_views.file_response(request, attachment)
+
+
 READS = {
     "Patient": lambda actor, pk: resources.patient(access.patient_for(actor, _digits(pk))),
     "Encounter": lambda actor, pk: resources.encounter(access.visit_for(actor, _digits(pk))),
@@ -239,11 +252,14 @@ READS = {
         _order_with_result(actor, pk)
     ),
     "AuditEvent": _audit_event,
+    "Media": lambda actor, pk: resources.media(_kept_attachment(actor, pk)),
 }
 
 
 @fhir_endpoint
 def read(request, actor, resource_type, pk):
+    if resource_type == "Binary":
+        return _binary(request, actor, pk)
     if resource_type not in READS:
         raise Http404
     return READS[resource_type](actor, pk)
@@ -465,7 +481,7 @@ def capability_statement():
                     "expiring, revocable; created by a clinic administrator) sent as "
                     "Authorization: Bearer. Every read of patient data is audited."
                 },
-                "resource": [described(resource_type) for resource_type in READS],
+                "resource": [described(resource_type) for resource_type in [*READS, "Binary"]],
                 "operation": [
                     {
                         "name": "export",
