@@ -66,6 +66,10 @@ ENGLISH = [
     "Get help now",
     "You ticked",
     "Questions marked",
+    "clip",
+    "photo",
+    "Remove",
+    "How to film it",
 ]
 
 
@@ -307,6 +311,14 @@ def test_a_scale_question_in_spanish(scale_visit):  # noqa: F811
 
     assert "0 quiere decir nada" in html
     assert "10 quiere decir lo peor que se pueda imaginar" in html
+
+
+def test_the_photos_page_in_spanish(verified_patient, spanish_speaker):
+    response = verified_patient.get("photos/")
+
+    assert_spanish(response)
+    assert "Un video o fotos de los espasmos" in response.text
+    assert "Volver a sus preguntas" in response.text
 
 
 def test_answers_sent_from_a_page_left_open_are_refused_in_spanish(
