@@ -1,6 +1,7 @@
 """A pre-visit link in Spanish on a phone: the patient's record says Spanish; a wrong date
 of birth, then the questions, switching to English and back without losing what was
-typed, a mistake, sending, and a link that does not work; each page checked with axe-core."""
+typed, a refused file, a mistake, sending, and a link that does not work; each page checked
+with axe-core."""
 
 import datetime
 
@@ -75,6 +76,23 @@ def test_a_spanish_speaking_patient_answers_in_spanish_on_a_phone(
     expect(page.get_by_role("heading", level=1)).to_have_text("Preguntas antes de su visita")
     expect(page.get_by_label("Número")).to_have_value("12")
     expect(page.get_by_label("Unidad")).to_have_value("minutes")
+
+    # A refused file on the photos page says so in Spanish; the answers saved are kept.
+    page.get_by_role("link", name="Añadir un video o fotos").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Un video o fotos de los espasmos")
+    page.get_by_label("Foto o video").set_input_files(
+        {"name": "clip.mp4", "mimeType": "video/mp4", "buffer": b"not a clip at all"}
+    )
+    page.get_by_role("button", name="Mandar este archivo").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_contain_text("No podemos abrir este archivo como foto ni como video.")
+    expect(summary).to_be_focused()
+    shot(page, "previsit-es-photos-refused-phone")
+    assert serious_accessibility_problems(page) == []
+    assert_fits_the_screen(page)
+    page.get_by_role("link", name="Volver a sus preguntas").click()
+    expect(page.get_by_label("Número")).to_have_value("12")
+
     muscles = page.get_by_role("group", name="Which muscles are affected?")
     muscles.get_by_label("Pantorrilla, Izquierda").check()
     shot(page, "previsit-es-questions-phone")
