@@ -71,7 +71,7 @@ def patient_page(view):
             response = redirect(request.path)
         else:
             link = links.find_link(token)
-            if "language" in request.POST and _post_from_our_form(request):
+            if link and "language" in request.POST and _post_from_our_form(request):
                 # The switch on the questions page, which also saves what was typed.
                 patient_language.choose(request, request.POST["language"])
             language = patient_language.for_request(request, link)
