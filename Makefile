@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3 $$HOME/.pyenv/versions/3.12*/bin/python3 $$HOME/.pyenv/versions/3.13*/bin/python3 python3.13 python3.12; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: run serve test lint format install migrate demo bench clean
+.PHONY: run serve test lint format install migrate demo bench messages clean
 
 $(PY):
 	@if [ -z "$(PYTHON)" ]; then \
@@ -82,6 +82,14 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The patient pages' translations (README.md, Translations): gathers every marked text into
+# locale/<language>/LC_MESSAGES/django.po, then compiles the .mo files that are committed
+# beside them (so that installing needs no gettext). Needs GNU gettext (Debian: gettext).
+messages: install
+	DEBUG=1 $(PY) manage.py makemessages --all --no-location --no-obsolete \
+		--ignore=.venv --ignore=node_modules --ignore=bench --ignore=tests --ignore=docs --ignore=staticfiles
+	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -16,7 +16,9 @@ from django import forms
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_lazy
 
 from conditions.models import HistoryQuestion
 
@@ -168,15 +170,17 @@ class DateAnswer(AnswerType):
 
     def form_field(self, question, common):
         field = forms.DateField(widget=DateInput(), **common)
-        field.error_messages["invalid"] = f"Enter a real date, for example {typed_date_examples()}."
+        field.error_messages["invalid"] = gettext(
+            "Enter a real date, for example %(examples)s."
+        ) % {"examples": typed_date_examples()}
         return field
 
     def clean(self, question, name, cleaned_data, *, born, today):
         value = cleaned_data.get(name)
         if value and value > today:
-            raise ValidationError("This date is in the future.")
+            raise ValidationError(gettext("This date is in the future."))
         if value and value < born:
-            raise ValidationError("This date is before the date of birth.")
+            raise ValidationError(gettext("This date is before the date of birth."))
         return value
 
     def display(self, answer):
@@ -205,20 +209,23 @@ class DurationAnswer(AnswerType):
     def form_fields(self, question, name, common):
         required = common["required"]
         amount = forms.DecimalField(
-            label="Number",
+            label=gettext("Number"),
             min_value=Decimal("0.01"),
             max_value=Decimal("99999"),
             decimal_places=2,
             required=required,
-            error_messages={"required": "Give a number.", "invalid": "Give a number."},
+            error_messages={
+                "required": gettext("Give a number."),
+                "invalid": gettext("Give a number."),
+            },
         )
         unit = forms.ChoiceField(
-            label="Unit",
-            choices=[("", "Choose a unit"), *self._units().choices],
+            label=gettext("Unit"),
+            choices=[("", gettext("Choose a unit")), *self._units().choices],
             required=required,
             error_messages={
-                "required": "Choose a unit.",
-                "invalid_choice": "Choose one of the units shown.",
+                "required": gettext("Choose a unit."),
+                "invalid_choice": gettext("Choose one of the units shown."),
             },
         )
         # The error summary names the question, not "Number".
@@ -242,12 +249,14 @@ class DurationAnswer(AnswerType):
             return None
         if amount is None or not unit:
             missing = f"{name}_amount" if amount is None else f"{name}_unit"
-            raise ValidationError({missing: "Give both a number and a unit."})
+            raise ValidationError({missing: gettext("Give both a number and a unit.")})
         if self._units()(unit).span(amount) > today - born:
             raise ValidationError(
                 {
-                    f"{name}_amount": "This is longer than the time since the date of birth. "
-                    "Check the number and the unit."
+                    f"{name}_amount": gettext(
+                        "This is longer than the time since the date of birth. "
+                        "Check the number and the unit."
+                    )
                 }
             )
         return (amount, unit)
@@ -307,7 +316,7 @@ class YesNoAnswer(AnswerType):
     column = "value_bool"
     fhir_type = "boolean"
     fhir_value = "valueBoolean"
-    CHOICES = [("yes", "Yes"), ("no", "No")]
+    CHOICES = [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
 
     def form_field(self, question, common):
         return forms.ChoiceField(choices=self.CHOICES, widget=forms.RadioSelect, **common)
@@ -322,7 +331,7 @@ class YesNoAnswer(AnswerType):
         return {"value_bool": bool(value)}
 
     def display(self, answer):
-        return {True: "Yes", False: "No"}.get(answer.value_bool, "")
+        return {True: gettext("Yes"), False: gettext("No")}.get(answer.value_bool, "")
 
     def rule_choices(self, question):
         return self.CHOICES
@@ -371,7 +380,7 @@ class ScaleAnswer(AnswerType):
 
     def display(self, answer):
         value = self.value(answer)
-        return "" if value is None else f"{value} out of 10"
+        return "" if value is None else gettext("%(point)d out of 10") % {"point": value}
 
     def rule_choices(self, question):
         return [(point, point) for point in self.POINTS]
@@ -431,7 +440,8 @@ class ChoicesAnswer(AnswerType):
 
     def fhir_options(self, question):
         return [
-            {"valueCoding": {"code": value, "display": label}}
+            # A body site's label is a translatable text; the API speaks English.
+            {"valueCoding": {"code": value, "display": str(label)}}
             for value, label in self.rule_choices(question)
         ]
 
@@ -482,7 +492,9 @@ class MultipleChoiceAnswer(ChoicesAnswer):
     def clean(self, question, name, cleaned_data, *, born, today):
         value = set(cleaned_data.get(name) or [])
         if len(value) > 1 and any(choice.startswith("none") for choice in value):
-            raise ValidationError("“None of these” cannot be chosen together with other answers.")
+            raise ValidationError(
+                gettext("“None of these” cannot be chosen together with other answers.")
+            )
         return value
 
     def initial(self, answer, name):
@@ -501,14 +513,16 @@ class BodySitesAnswer(MultipleChoiceAnswer):
         return Field(name, template="intake/includes/body_sites_field.html")
 
     def to_columns(self, question, value):
-        # From head to toe, as the form lists them.
-        return {
-            "value_choices": [
-                {"value": site, "label": label}
-                for site, label in self.rule_choices(question)
-                if site in value
-            ]
-        }
+        # From head to toe, as the form lists them. The site is the answer, shown to each
+        # reader in their own language; the label kept is the English one.
+        with translation.override("en"):
+            return {
+                "value_choices": [
+                    {"value": site, "label": str(label)}
+                    for site, label in self.rule_choices(question)
+                    if site in value
+                ]
+            }
 
     def display(self, answer):
         return ", ".join(body_sites.in_words(choice["value"] for choice in answer.value_choices))

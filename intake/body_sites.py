@@ -5,46 +5,52 @@ provider knows which one twitches: its choices are "<site>-left" and "<site>-rig
 both chosen means both sides. A site in the middle (the neck, the back) is one choice.
 """
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+
 SIDED, MIDDLE = True, False
-SIDES = [("left", "left"), ("right", "right")]
+SIDES = [
+    ("left", pgettext_lazy("side of the body", "left")),
+    ("right", pgettext_lazy("side of the body", "right")),
+]
 
 REGIONS = [
     (
-        "Head and face",
+        gettext_lazy("Head and face"),
         [
-            ("eyelid", "Eyelid", SIDED),
-            ("face", "Face", SIDED),
-            ("lips-tongue", "Lips or tongue", MIDDLE),
-            ("jaw", "Jaw", SIDED),
+            ("eyelid", gettext_lazy("Eyelid"), SIDED),
+            ("face", gettext_lazy("Face"), SIDED),
+            ("lips-tongue", gettext_lazy("Lips or tongue"), MIDDLE),
+            ("jaw", gettext_lazy("Jaw"), SIDED),
         ],
     ),
     (
-        "Neck and body",
+        gettext_lazy("Neck and body"),
         [
-            ("neck", "Neck", MIDDLE),
-            ("shoulder", "Shoulder", SIDED),
-            ("chest", "Chest", MIDDLE),
-            ("back", "Back", MIDDLE),
-            ("belly", "Belly (abdomen)", MIDDLE),
+            ("neck", gettext_lazy("Neck"), MIDDLE),
+            ("shoulder", gettext_lazy("Shoulder"), SIDED),
+            ("chest", gettext_lazy("Chest"), MIDDLE),
+            ("back", gettext_lazy("Back"), MIDDLE),
+            ("belly", gettext_lazy("Belly (abdomen)"), MIDDLE),
         ],
     ),
     (
-        "Arms and hands",
+        gettext_lazy("Arms and hands"),
         [
-            ("upper-arm", "Upper arm", SIDED),
-            ("forearm", "Forearm", SIDED),
-            ("hand", "Hand", SIDED),
-            ("thumb", "Thumb", SIDED),
-            ("fingers", "Fingers", SIDED),
+            ("upper-arm", gettext_lazy("Upper arm"), SIDED),
+            ("forearm", gettext_lazy("Forearm"), SIDED),
+            ("hand", gettext_lazy("Hand"), SIDED),
+            ("thumb", gettext_lazy("Thumb"), SIDED),
+            ("fingers", gettext_lazy("Fingers"), SIDED),
         ],
     ),
     (
-        "Legs and feet",
+        gettext_lazy("Legs and feet"),
         [
-            ("thigh", "Thigh", SIDED),
-            ("calf", "Calf", SIDED),
-            ("foot", "Foot", SIDED),
-            ("toes", "Toes", SIDED),
+            ("thigh", gettext_lazy("Thigh"), SIDED),
+            ("calf", gettext_lazy("Calf"), SIDED),
+            ("foot", gettext_lazy("Foot"), SIDED),
+            ("toes", gettext_lazy("Toes"), SIDED),
         ],
     ),
 ]
@@ -53,7 +59,7 @@ REGIONS = [
 def _choices(site, label, sided):
     if not sided:
         return [(site, label)]
-    return [(f"{site}-{side}", f"{label} ({word})") for side, word in SIDES]
+    return [(f"{site}-{side}", format_lazy("{} ({})", label, word)) for side, word in SIDES]
 
 
 # The form's choices, grouped by region.
@@ -87,19 +93,19 @@ def in_words(values):
     for site, chosen in sides.items():
         label = SITE_LABELS.get(site, site)
         if set(chosen) == {"left", "right"}:
-            named.append(f"{label} (both sides)")
+            named.append(gettext("%(site)s (both sides)") % {"site": label})
         elif chosen == [""]:
-            named.append(label)
+            named.append(str(label))
         else:
-            named.append(f"{label} ({chosen[0]})")
+            named.append(f"{label} ({dict(SIDES)[chosen[0]]})")
     return named
 
 
 def rows(options):
     """A region's checkbox options as rows, one per site: (site name, [(option, side)]),
-    the side "" for a site in the middle; for the body-sites field's template."""
+    the side's name, or "" for a site in the middle; for the body-sites field's template."""
     by_site = {}
     for option in options:
         site, side = split(str(option["value"]))
-        by_site.setdefault(site, []).append((option, side))
+        by_site.setdefault(site, []).append((option, dict(SIDES).get(side, "")))
     return [(SITE_LABELS.get(site, site), options) for site, options in by_site.items()]

@@ -4,6 +4,7 @@ them, and the examples that tell people how to type them."""
 import datetime
 
 from django.utils.formats import get_format
+from django.utils.translation import gettext
 
 # An example whose day cannot be taken for a month.
 EXAMPLE = datetime.date(2001, 3, 31)
@@ -24,4 +25,7 @@ def typed_date_examples():
     examples = list(dict.fromkeys(EXAMPLE.strftime(f) for f in get_format("DATE_INPUT_FORMATS")))
     if len(examples) == 1:
         return examples[0]
-    return f"{', '.join(examples[:-1])} or {examples[-1]}"
+    return gettext("%(some)s or %(last)s") % {
+        "some": ", ".join(examples[:-1]),
+        "last": examples[-1],
+    }

@@ -8,12 +8,30 @@ says "3 weeks before the visit" the same way.
 import calendar
 from decimal import Decimal
 
+from django.utils.translation import gettext, ngettext_lazy
+
 # Seconds in each unit a duration answer may be given in, largest first.
 UNIT_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+COUNTS = {
+    "second": ngettext_lazy("%(count)d second", "%(count)d seconds", "count"),
+    "minute": ngettext_lazy("%(count)d minute", "%(count)d minutes", "count"),
+    "hour": ngettext_lazy("%(count)d hour", "%(count)d hours", "count"),
+    "day": ngettext_lazy("%(count)d day", "%(count)d days", "count"),
+    "week": ngettext_lazy("%(count)d week", "%(count)d weeks", "count"),
+    "month": ngettext_lazy("%(count)d month", "%(count)d months", "count"),
+    "year": ngettext_lazy("%(count)d year", "%(count)d years", "count"),
+}
 
 
 def _count(number, unit):
-    return f"{number} {unit if number == 1 else unit + 's'}"
+    return COUNTS[unit] % {"count": number}
+
+
+def _and(larger, smaller):
+    """Two spans in words, the smaller left out when it is nothing."""
+    if not smaller:
+        return larger
+    return gettext("%(larger)s and %(smaller)s") % {"larger": larger, "smaller": smaller}
 
 
 def months_between(earlier, later):
@@ -41,22 +59,22 @@ def span(earlier, later):
     months = months_between(earlier, later)
     if months < 2:
         weeks, rest = divmod(days, 7)
-        return _count(weeks, "week") + (f" and {_count(rest, 'day')}" if rest else "")
+        return _and(_count(weeks, "week"), rest and _count(rest, "day"))
     if months < 12:
         weeks = days_between(_months_after(earlier, months), later) // 7
-        return _count(months, "month") + (f" and {_count(weeks, 'week')}" if weeks else "")
+        return _and(_count(months, "month"), weeks and _count(weeks, "week"))
     years, rest = divmod(months, 12)
-    return _count(years, "year") + (f" and {_count(rest, 'month')}" if rest else "")
+    return _and(_count(years, "year"), rest and _count(rest, "month"))
 
 
-def before(day, *, reference, reference_name="the visit"):
-    """How long before `reference` (a date) `day` was, in words: "3 weeks before the
-    visit", "the day of the visit", or "after the visit" for a later date."""
+def before(day, *, reference):
+    """How long before the visit on `reference` (a date) `day` was, in words: "3 weeks
+    before the visit", "the day of the visit", or "after the visit" for a later date."""
     if day == reference:
-        return f"the day of {reference_name}"
+        return gettext("the day of the visit")
     if day > reference:
-        return f"{span(reference, day)} after {reference_name}"
-    return f"{span(day, reference)} before {reference_name}"
+        return gettext("%(span)s after the visit") % {"span": span(reference, day)}
+    return gettext("%(span)s before the visit") % {"span": span(day, reference)}
 
 
 def spelled_out(amount, unit):

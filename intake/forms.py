@@ -10,7 +10,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.html import escape
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy
 
 from conditions.models import Condition, OrderableTest
 
@@ -575,8 +575,8 @@ class IntakeForm(forms.Form):
             "help_text": escape(question.help_text),
             "required": required,
             "error_messages": {
-                "required": "Answer this question.",
-                "invalid_choice": "Choose one of the answers shown.",
+                "required": gettext("Answer this question."),
+                "invalid_choice": gettext("Choose one of the answers shown."),
             },
         }
         answer_type = answer_types.of(question)
@@ -615,12 +615,12 @@ class AttachmentForm(forms.Form):
     """One photo or clip, sent on its own so that a dropped connection loses only it."""
 
     file = forms.FileField(
-        label=_("Photo or clip"),
+        label=gettext_lazy("Photo or clip"),
         widget=forms.FileInput(attrs={"accept": "image/*,video/*"}),
         error_messages={
-            "required": _("Choose a photo or clip to send."),
-            "empty": _("This file is empty. Choose the photo or clip again."),
-            "invalid": _("No file was sent. Choose the photo or clip again."),
+            "required": gettext_lazy("Choose a photo or clip to send."),
+            "empty": gettext_lazy("This file is empty. Choose the photo or clip again."),
+            "invalid": gettext_lazy("No file was sent. Choose the photo or clip again."),
         },
     )
 
@@ -629,36 +629,39 @@ class DateOfBirthForm(forms.Form):
     """Day, month and year as three boxes in one fieldset, as people know their birthday."""
 
     day = forms.IntegerField(
-        label="Day",
+        label=gettext_lazy("Day"),
         min_value=1,
         max_value=31,
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "bday-day", "size": 2, "maxlength": 2}
         ),
-        error_messages={"required": "Enter the day.", "invalid": "Enter the day as a number."},
+        error_messages={
+            "required": gettext_lazy("Enter the day."),
+            "invalid": gettext_lazy("Enter the day as a number."),
+        },
     )
     month = forms.IntegerField(
-        label="Month",
+        label=gettext_lazy("Month"),
         min_value=1,
         max_value=12,
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "bday-month", "size": 2, "maxlength": 2}
         ),
         error_messages={
-            "required": "Enter the month.",
-            "invalid": "Enter the month as a number, for example 3 for March.",
+            "required": gettext_lazy("Enter the month."),
+            "invalid": gettext_lazy("Enter the month as a number, for example 3 for March."),
         },
     )
     year = forms.IntegerField(
-        label="Year",
+        label=gettext_lazy("Year"),
         min_value=1900,
         max_value=9999,
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "bday-year", "size": 4, "maxlength": 4}
         ),
         error_messages={
-            "required": "Enter the year.",
-            "invalid": "Enter the year as 4 numbers, for example 1985.",
+            "required": gettext_lazy("Enter the year."),
+            "invalid": gettext_lazy("Enter the year as 4 numbers, for example 1985."),
         },
     )
 
@@ -670,9 +673,9 @@ class DateOfBirthForm(forms.Form):
         try:
             born = datetime.date(parts[2], parts[1], parts[0])
         except ValueError:
-            raise forms.ValidationError("Enter a real date of birth.") from None
+            raise forms.ValidationError(gettext("Enter a real date of birth.")) from None
         if born > timezone.localdate():
-            raise forms.ValidationError("Your date of birth must be in the past.")
+            raise forms.ValidationError(gettext("Your date of birth must be in the past."))
         cleaned["date_of_birth"] = born
         return cleaned
 
@@ -876,39 +879,39 @@ class AttestationForm(forms.Form):
 
     intake_version = forms.IntegerField(widget=forms.HiddenInput())
     respondent = forms.ChoiceField(
-        label=_("Who is filling this in?"),
+        label=gettext_lazy("Who is filling this in?"),
         choices=Attestation.Respondent.choices,
         widget=forms.RadioSelect,
-        error_messages={"required": _("Choose who is filling this in.")},
+        error_messages={"required": gettext_lazy("Choose who is filling this in.")},
     )
     relation = forms.ChoiceField(
-        label=_("How are you related to the patient?"),
+        label=gettext_lazy("How are you related to the patient?"),
         choices=Attestation.Relation.choices,
         widget=forms.RadioSelect,
         required=False,
     )
     relation_other = forms.CharField(
-        label=_("If other, say how"),
+        label=gettext_lazy("If other, say how"),
         max_length=100,
         required=False,
-        error_messages={"max_length": _("Use 100 letters or fewer.")},
+        error_messages={"max_length": gettext_lazy("Use 100 letters or fewer.")},
     )
     full_name = forms.CharField(
-        label=_("Your full name"),
+        label=gettext_lazy("Your full name"),
         max_length=200,
         error_messages={
-            "required": _("Type your full name."),
-            "max_length": _("Use 200 letters or fewer."),
+            "required": gettext_lazy("Type your full name."),
+            "max_length": gettext_lazy("Use 200 letters or fewer."),
         },
     )
     confirmed = forms.BooleanField(
         label=consent.CONFIRM_TEXT,
-        error_messages={"required": _("Tick the box to confirm your answers.")},
+        error_messages={"required": gettext_lazy("Tick the box to confirm your answers.")},
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["confirmed"].summary_label = _("Confirm")
+        self.fields["confirmed"].summary_label = gettext_lazy("Confirm")
 
     def clean(self):
         cleaned = super().clean()
@@ -916,9 +919,9 @@ class AttestationForm(forms.Form):
         if not on_behalf:
             cleaned["relation"] = cleaned["relation_other"] = ""
         elif not cleaned.get("relation"):
-            self.add_error("relation", _("Choose how you are related to the patient."))
+            self.add_error("relation", gettext("Choose how you are related to the patient."))
         elif cleaned["relation"] != Attestation.Relation.OTHER:
             cleaned["relation_other"] = ""
         elif not cleaned.get("relation_other", "").strip():
-            self.add_error("relation_other", _("Say how you are related to the patient."))
+            self.add_error("relation_other", gettext("Say how you are related to the patient."))
         return cleaned

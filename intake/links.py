@@ -21,12 +21,13 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from audit import trail
 from audit.actors import client_address
 from audit.models import AuditEvent
 
-from . import consent
+from . import consent, patient_language
 from .answers import save_answers
 from .models import AccessAttempt, Attestation, PreVisitLink, Visit
 
@@ -133,10 +134,13 @@ def email_previsit_link(link_id):
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
     }
+    with translation.override(patient_language.of_patient(link.visit.patient)):
+        subject = gettext("Before your visit to %(clinic)s") % {"clinic": settings.CLINIC_NAME}
+        message = render_to_string("intake/emails/previsit_link.txt", context)
     try:
         send_mail(
-            subject=f"Before your visit to {settings.CLINIC_NAME}",
-            message=render_to_string("intake/emails/previsit_link.txt", context),
+            subject=subject,
+            message=message,
             from_email=None,
             recipient_list=[link.visit.patient.email],
         )

@@ -10,8 +10,7 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language_info
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import get_language_info, gettext_lazy, pgettext_lazy
 
 from audit import append_only
 from audit.history import KeepsHistory, kept_versions
@@ -634,10 +633,10 @@ class Answer(KeepsHistory, models.Model):
         PATIENT = "patient", "Patient"
 
     class DurationUnit(models.TextChoices):
-        SECONDS = "seconds", "seconds"
-        MINUTES = "minutes", "minutes"
-        HOURS = "hours", "hours"
-        DAYS = "days", "days"
+        SECONDS = "seconds", pgettext_lazy("unit of a duration", "seconds")
+        MINUTES = "minutes", pgettext_lazy("unit of a duration", "minutes")
+        HOURS = "hours", pgettext_lazy("unit of a duration", "hours")
+        DAYS = "days", pgettext_lazy("unit of a duration", "days")
 
         def span(self, amount):
             """`amount` of this unit as a timedelta."""
@@ -1247,16 +1246,16 @@ class Attestation(models.Model):
     delete it (SIGNED)."""
 
     class Respondent(models.TextChoices):
-        PATIENT = "patient", _("I am the patient")
-        ON_BEHALF = "on_behalf", _("I am answering for the patient")
+        PATIENT = "patient", gettext_lazy("I am the patient")
+        ON_BEHALF = "on_behalf", gettext_lazy("I am answering for the patient")
 
     class Relation(models.TextChoices):
-        PARENT = "parent", _("Parent")
-        PARTNER = "partner", _("Husband, wife or partner")
-        CHILD = "child", _("Son or daughter")
-        FAMILY = "family", _("Other family member")
-        CARER = "carer", _("Carer")
-        OTHER = "other", _("Other")
+        PARENT = "parent", gettext_lazy("Parent")
+        PARTNER = "partner", gettext_lazy("Husband, wife or partner")
+        CHILD = "child", gettext_lazy("Son or daughter")
+        FAMILY = "family", gettext_lazy("Other family member")
+        CARER = "carer", gettext_lazy("Carer")
+        OTHER = "other", gettext_lazy("Other")
 
     link = models.ForeignKey(PreVisitLink, on_delete=models.PROTECT, related_name="attestations")
     respondent = models.CharField(max_length=10, choices=Respondent)

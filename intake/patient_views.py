@@ -13,15 +13,16 @@ from functools import wraps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from audit.actors import Actor
 from conditions.models import Section
 
-from . import access, answers, attachments, consent, links
+from . import access, answers, attachments, consent, links, patient_language
 from .answers import IntakeConflict
 from .forms import AttachmentForm, AttestationForm, DateOfBirthForm, IntakeForm
 from .models import PreVisitLink
@@ -48,7 +49,8 @@ PROBLEMS = {
 
 def patient_page(view):
     """Finds the link for the token, and adds the headers every patient page sends, the
-    limit on failed tries per address, and the check that a POST came from our own form.
+    limit on failed tries per address, the check that a POST came from our own form, and
+    the patient's language (patient_language.py), kept when they switch it.
 
     The view is called with the link, or None for a token that matches none. Only
     unknown tokens are throttled by address: a patient whose link is valid gets in
@@ -65,27 +67,41 @@ def patient_page(view):
     @csrf_exempt
     @never_cache
     def wrapper(request, token):
-        link = links.find_link(token)
-        if link is None and links.too_many_failures(request):
-            seconds = links.seconds_until_tries_reset()
-            response = _problem(request, "throttled", 429, minutes=math.ceil(seconds / 60))
-            response["Retry-After"] = str(seconds)
-        elif link is None:
-            links.record_failure(request)
-            response = _problem(request, *PROBLEMS[None])
-        elif request.method == "POST" and not _post_from_our_form(request):
-            response = _problem(request, "session", 400)
+        if request.method == "GET" and "language" in request.GET:
+            # The language switch of a page without a form to keep: show it again.
+            patient_language.choose(request, request.GET["language"])
+            response = redirect(request.path)
         else:
-            request.previsit_form_key = request.session.setdefault(
-                FORM_KEY, secrets.token_urlsafe(32)
-            )
-            response = view(request, token, link)
+            link = links.find_link(token)
+            if link and "language" in request.POST and _post_from_our_form(request):
+                # The switch on the questions page, which also saves what was typed.
+                patient_language.choose(request, request.POST["language"])
+            language = patient_language.for_request(request, link)
+            with translation.override(language):
+                response = _patient_response(request, token, link, view)
+            response["Content-Language"] = language
+            patch_vary_headers(response, ["Accept-Language"])
         response["Cache-Control"] = "no-store"
         response["Referrer-Policy"] = "no-referrer"
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
     return wrapper
+
+
+def _patient_response(request, token, link, view):
+    if link is None and links.too_many_failures(request):
+        seconds = links.seconds_until_tries_reset()
+        response = _problem(request, "throttled", 429, minutes=math.ceil(seconds / 60))
+        response["Retry-After"] = str(seconds)
+        return response
+    if link is None:
+        links.record_failure(request)
+        return _problem(request, *PROBLEMS[None])
+    if request.method == "POST" and not _post_from_our_form(request):
+        return _problem(request, "session", 400)
+    request.previsit_form_key = request.session.setdefault(FORM_KEY, secrets.token_urlsafe(32))
+    return view(request, token, link)
 
 
 def _post_from_our_form(request):
@@ -147,8 +163,12 @@ def start(request, token, link):
             return _problem(request, "locked", 403)
         form.add_error(
             None,
-            "The date of birth does not match our records. "
-            f"You can try {link.attempts_left} more time{'s' if link.attempts_left != 1 else ''}.",
+            ngettext(
+                "The date of birth does not match our records. You can try %(count)d more time.",
+                "The date of birth does not match our records. You can try %(count)d more times.",
+                link.attempts_left,
+            )
+            % {"count": link.attempts_left},
         )
     return render(request, "previsit/start.html", {**_visit_context(link), "form": form})
 
@@ -194,8 +214,10 @@ def questions(request, token, link):
             saved_now = visit.answers.all()
             form.add_error(
                 None,
-                "The clinic changed some of your answers while you were filling this in. "
-                "Compare them with yours below, then save or send your answers again.",
+                gettext(
+                    "The clinic changed some of your answers while you were filling this in. "
+                    "Compare them with yours below, then save or send your answers again."
+                ),
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -273,8 +295,15 @@ def confirm(request, token, link):
         return redirect("previsit:start", token=token)
     actor = Actor.through_link(link, request)
     visit = link.visit
-    form = AttestationForm(request.POST or None, initial={"intake_version": visit.intake_version})
-    if request.method == "POST" and form.is_valid():
+    if "language" in request.POST:
+        # The language switch sends the form: the page again, in the chosen language,
+        # with what was typed and nothing sent.
+        form = AttestationForm(initial=request.POST.dict())
+    else:
+        form = AttestationForm(
+            request.POST or None, initial={"intake_version": visit.intake_version}
+        )
+    if form.is_bound and form.is_valid():
         try:
             links.submit_previsit_answers(
                 link=link,
@@ -295,7 +324,7 @@ def confirm(request, token, link):
             form.data["intake_version"] = visit.intake_version
             form.add_error(
                 None,
-                _(
+                gettext(
                     "Your answers changed after you opened this page, perhaps in another "
                     "window or by the clinic. Check them below, then send them again."
                 ),
@@ -304,7 +333,7 @@ def confirm(request, token, link):
             # The only refusal left once the link is usable: a required answer is missing.
             form.add_error(
                 None,
-                _("Some questions still need an answer. Change your answers to add them."),
+                gettext("Some questions still need an answer. Change your answers to add them."),
             )
         else:
             return redirect("previsit:done", token=token)
@@ -312,7 +341,12 @@ def confirm(request, token, link):
     return render(
         request,
         "previsit/confirm.html",
-        {**_visit_context(link), "form": form, "answers": visit.answers.all()},
+        {
+            **_visit_context(link),
+            "form": form,
+            "answers": visit.answers.all(),
+            "attachments": visit.attachments.kept(),
+        },
     )
 
 

@@ -23,6 +23,7 @@ from audit import trail
 from audit.actors import Actor
 from audit.models import AuditEvent
 
+from . import patient_language
 from .models import PreVisitLink, PreVisitReminder, Visit
 
 logger = logging.getLogger(__name__)
@@ -68,13 +69,6 @@ def enqueue_due_reminders():
     return len(visit_ids)
 
 
-def patient_language(patient):
-    """The patient's preferred language if the patient pages speak it, else the default."""
-    if patient.preferred_language in dict(settings.LANGUAGES):
-        return patient.preferred_language
-    return settings.LANGUAGE_CODE
-
-
 @task
 def email_previsit_reminder(visit_id):
     """Record the visit's reminder, if it is still due, and e-mail it; record a failure for
@@ -114,7 +108,7 @@ def email_previsit_reminder(visit_id):
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
     }
-    with translation.override(patient_language(visit.patient)):
+    with translation.override(patient_language.of_patient(visit.patient)):
         subject = gettext("A reminder before your visit to %(clinic)s") % {
             "clinic": settings.CLINIC_NAME
         }

@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from intake import durations
 
@@ -57,3 +58,12 @@ def test_a_date_is_said_as_how_long_before_the_visit(day, words):
 )
 def test_a_duration_is_spelled_out_only_when_that_says_more(amount, unit, words):
     assert durations.spelled_out(Decimal(amount), unit) == words
+
+
+def test_durations_are_said_in_the_active_language():
+    with translation.override("es"):
+        assert durations.before(VISIT_DAY - datetime.timedelta(days=23), reference=VISIT_DAY) == (
+            "3 semanas y 2 días antes de la visita"
+        )
+        assert durations.before(VISIT_DAY, reference=VISIT_DAY) == "el día de la visita"
+        assert durations.spelled_out(Decimal("1.5"), "hours") == "1 hora 30 minutos"

@@ -274,10 +274,11 @@ def test_the_reminder_is_written_in_the_patients_language(emailed_visit, clock):
 
     send_due_reminders()
 
-    # Django's own Spanish formats and month names show the language was active.
     [message] = mail.outbox
-    assert "26 de noviembre de 2026" in message.body
-    assert "23 de noviembre de 2026" in message.body
+    assert message.subject == "Un recordatorio antes de su visita a Riverside Neurology Clinic"
+    assert message.body.startswith("Hola, Ines:")
+    assert "Su visita a Riverside Neurology Clinic es el 26 nov 2026 a las 10:00." in (message.body)
+    assert "abra el enlace del correo que le mandamos el 23 nov 2026." in message.body
 
 
 def test_a_language_the_patient_pages_do_not_speak_falls_back_to_english(emailed_visit, clock):
