@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from intake.forms import IntakeForm
-from intake.models import Answer, PreVisitLink
+from intake.models import Answer, Attestation, PreVisitLink
 
 from .reading import by_id, parse
 from .test_answer_types import scale_visit  # noqa: F401 (a fixture)
@@ -276,7 +276,7 @@ def test_the_questions_page_with_mistakes_in_spanish(
         upcoming_visit,
         intake_data,
         {"how-often": None, "episode-length_unit": None, "first-noticed": "2999-01-01"},
-        action="submit",
+        action="continue",
     )
 
     response = verified_patient.post("questions/", data)
@@ -290,9 +290,10 @@ def test_the_questions_page_with_mistakes_in_spanish(
 
 def test_the_done_page_in_spanish(verified_patient, upcoming_visit, intake_data, spanish_speaker):
     data = answers_post(upcoming_visit, intake_data, {"muscles-affected": ["calf-left"]})
-    data["action"] = "submit"
+    data["action"] = "continue"
+    verified_patient.post("questions/", data)
 
-    response = verified_patient.post("questions/", data, follow=True)
+    response = verified_patient.attest(follow=True)
 
     assert_spanish(response)
     assert "Gracias, sus respuestas se enviaron" in response.text
@@ -303,6 +304,11 @@ def test_the_done_page_in_spanish(verified_patient, upcoming_visit, intake_data,
     # Kept language-independently: the site, and its English name.
     answer = Answer.objects.get(question_key="muscles-affected")
     assert answer.value_choices == [{"value": "calf-left", "label": "Calf (left)"}]
+    # The words agreed to are kept as the patient read them, in Spanish.
+    attestation = Attestation.objects.get()
+    assert attestation.language == "es"
+    assert "Sus respuestas van solo a" in attestation.text
+    assert "Confirmo que estas respuestas son verdad" in attestation.text
 
 
 def test_a_scale_question_in_spanish(scale_visit):  # noqa: F811
@@ -324,8 +330,9 @@ def test_the_photos_page_in_spanish(verified_patient, spanish_speaker):
 def test_answers_sent_from_a_page_left_open_are_refused_in_spanish(
     verified_patient, upcoming_visit, intake_data, spanish_speaker
 ):
-    sent = answers_post(upcoming_visit, intake_data, action="submit")
+    sent = answers_post(upcoming_visit, intake_data, action="continue")
     verified_patient.post("questions/", sent)
+    verified_patient.attest()
     changed = {**sent, "q_muscles-affected": ["calf-right"], "q_same-place": "no"}
 
     response = verified_patient.post("questions/", changed)
