@@ -71,6 +71,7 @@ def test_writes_one_valid_file_per_type_with_references_resolved(records, tmp_pa
         "ServiceRequest": 3,
         "Observation": 1,
         "DiagnosticReport": 1,
+        "Media": 0,
     }
     exported = {f"{kind}/{resource['id']}" for kind, lines in found.items() for resource in lines}
     for lines in found.values():
@@ -81,7 +82,7 @@ def test_writes_one_valid_file_per_type_with_references_resolved(records, tmp_pa
     assert response["subject"] == {"reference": f"Patient/{records.patient_id}"}
     assert output == (
         f"Exported 2 Patient, 2 Encounter, 2 QuestionnaireResponse, 3 ServiceRequest, "
-        f"1 Observation, 1 DiagnosticReport to {tmp_path}.\n"
+        f"1 Observation, 1 DiagnosticReport, 0 Media to {tmp_path}.\n"
     )
 
 

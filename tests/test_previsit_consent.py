@@ -325,6 +325,10 @@ def test_staff_see_who_sent_the_answers_and_what_they_agreed_to(
         f"Sent by the patient's parent, Ana Ruiz (typed name), {when}, "
         f"from {PATIENT_ADDRESS}, in Spanish."
     ) in text
-    assert STATEMENT in text
+    # The words as the person read them, in Spanish; staff read the rest in English.
+    assert (
+        f"Sus respuestas van solo a {settings.CLINIC_NAME}. "
+        "Se usan para atenderle a usted, y para nada más."
+    ) in text
     if "print" not in page:
         assert "<summary>What they agreed to</summary>" in text
