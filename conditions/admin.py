@@ -52,15 +52,31 @@ class TranslatedContentForm(forms.ModelForm):
         "for: it is then no longer marked out of date.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.translations_as_loaded = {
+            language: _normalised(self.instance.translated_texts(language))
+            for language in translation_languages()
+            if self.instance.pk
+        }
+
     def mark_translations(self, record):
         for language in translation_languages():
-            changed = any(name.endswith(f"_{language}") for name in self.changed_data)
+            # Compared as texts, not as form fields: a browser posts a textarea back with
+            # other line endings, which is no change of the translation.
+            changed = _normalised(record.translated_texts(language)) != (
+                self.translations_as_loaded.get(language)
+            )
             if changed or self.cleaned_data.get("translation_still_right"):
                 record.mark_translated(language)
 
     def save(self, commit=True):
         self.mark_translations(self.instance)
         return super().save(commit=commit)
+
+
+def _normalised(texts):
+    return [text.replace("\r\n", "\n").strip() for text in texts]
 
 
 @admin.display(description="Translation")
@@ -116,6 +132,11 @@ class SectionForm(TranslatedContentForm):
         for language in translation_languages():
             name = f"items_outline_{language}"
             translated = _flattened(outline_to_items(cleaned.get(name, "")))
+            as_loaded = _flattened(outline_to_items(self.initial.get(name, "")))
+            if len(translated) != len(items) and translated == as_loaded:
+                # The English list changed shape and the translated one was left as it
+                # was: its lines no longer match, so the list reads as not translated.
+                translated = []
             if translated and len(translated) != len(items):
                 self.add_error(
                     name,

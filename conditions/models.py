@@ -267,6 +267,8 @@ class Section(TranslatedContent):
         """Its items in reading order (a version's section carries them unsaved)."""
         if hasattr(self, "version_items"):
             return self.version_items
+        if self.pk is None:
+            return []
         return [item for node in self.item_tree() for item in node.flattened()]
 
     def original_texts(self):

@@ -288,3 +288,37 @@ def test_no_spanish_page_while_a_translation_is_out_of_date(client, condition, e
 
     assert client.get("/conditions/muscle-twitches/es/").status_code == 404
     assert client.get("/conditions/muscle-twitches/").status_code == 200
+
+
+def test_an_english_list_of_another_length_saves_and_leaves_the_list_untranslated(
+    editor_client, condition
+):
+    data = form_data(editor_client.get(change_url(condition)))
+    red_flags = prefix_where(data, "kind", "red_flags")
+    data[f"{red_flags}-items_outline"] = ["- Weakness\n- Numbness"]
+
+    response = editor_client.post(change_url(condition), data)
+
+    assert response.status_code == 302
+    section = condition.sections.get(kind="red_flags")
+    assert [item.text_es for item in section.listed_items()] == ["", ""]
+    assert section.heading_es == "Señales de que el sistema nervioso puede estar afectado"
+    assert section.translation_status("es") == "missing"
+
+
+def test_translations_posted_back_with_a_browsers_line_endings_are_not_taken_as_saved(
+    editor_client, condition
+):
+    data = form_data(editor_client.get(change_url(condition)))
+    how_often = prefix_where(data, "key", "how-often")
+    causes = prefix_where(data, "kind", "causes")
+    data[f"{how_often}-wording_en"] = ["How often do you get twitches?"]
+    data[f"{causes}-items_outline"] = [data[f"{causes}-items_outline"][0] + "\n- Tiredness"]
+    for name, values in data.items():
+        data[name] = [value.replace("\n", "\r\n") for value in values]
+
+    response = editor_client.post(change_url(condition), data)
+
+    assert response.status_code == 302
+    assert question(condition, "how-often").translation_status("es") == "out_of_date"
+    assert condition.sections.get(kind="causes").translation_status("es") == "missing"
