@@ -110,12 +110,43 @@ def _tests(document):
     }
 
 
+def _translations(document):
+    """Each translated part's texts in each language, named by the part and language."""
+    parts = [
+        ("page", document.get("title", ""), document),
+        *(("section", section["heading"], section) for section in document.get("sections", [])),
+        *(("question", question["key"], question) for question in document.get("questions", [])),
+        *(("red flag", rule["message"], rule) for rule in document.get("red_flags", [])),
+    ]
+    described = {}
+    for part, name, doc in parts:
+        for language, texts in doc.get("translations", {}).items():
+            lines = [
+                "\n".join(text) if isinstance(text, list) else text
+                for field, text in texts.items()
+                if field != "made_from"
+            ]
+            lines += _translated_item_lines(doc.get("items", []), language)
+            described[f"[{language}] {part} “{name}”"] = "\n".join(line for line in lines if line)
+    return described
+
+
+def _translated_item_lines(items, language, depth=0):
+    lines = []
+    for item in items:
+        text = item.get("translations", {}).get(language, {}).get("text", "")
+        lines.append("  " * depth + "- " + text)
+        lines += _translated_item_lines(item.get("items", []), language, depth + 1)
+    return lines
+
+
 PARTS = [
     ("Page", _opening),
     ("Section", _sections),
     ("Question", _questions),
     ("Red flag", _red_flags),
     ("Orderable test", _tests),
+    ("Translation", _translations),
 ]
 
 

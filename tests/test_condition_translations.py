@@ -322,3 +322,14 @@ def test_translations_posted_back_with_a_browsers_line_endings_are_not_taken_as_
     assert response.status_code == 302
     assert question(condition, "how-often").translation_status("es") == "out_of_date"
     assert condition.sections.get(kind="causes").translation_status("es") == "missing"
+
+
+def test_the_versions_page_lists_a_changed_translation(editor_client, condition, editor):
+    document = export_condition(condition)
+    document["questions"][5]["translations"]["es"]["wording"] = "¿Podría estar embarazada?"
+    save_condition(document, condition=condition, by=editor)
+
+    page = editor_client.get(reverse("admin:conditions_condition_versions", args=[condition.pk]))
+
+    assert "[es] question “pregnant”" in page.text
+    assert re.search(r"<ins>¿Podría[^<]*</ins>", page.text)
