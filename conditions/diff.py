@@ -112,15 +112,18 @@ def _tests(document):
 
 def _translations(document):
     """Each translated part's texts in each language, named by the part and language."""
+    # Named by their own words (a question by its key), so that an English change alone
+    # does not show its translation as removed and added.
     parts = [
-        ("page", document.get("title", ""), document),
-        *(("section", section["heading"], section) for section in document.get("sections", [])),
-        *(("question", question["key"], question) for question in document.get("questions", [])),
-        *(("red flag", rule["message"], rule) for rule in document.get("red_flags", [])),
+        ("page", "title", document),
+        *(("section", "heading", section) for section in document.get("sections", [])),
+        *(("question", "key", question) for question in document.get("questions", [])),
+        *(("red flag", "message", rule) for rule in document.get("red_flags", [])),
     ]
     described = {}
-    for part, name, doc in parts:
+    for part, named_by, doc in parts:
         for language, texts in doc.get("translations", {}).items():
+            name = texts.get(named_by) or doc.get(named_by, "")
             lines = [
                 "\n".join(text) if isinstance(text, list) else text
                 for field, text in texts.items()
