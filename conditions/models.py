@@ -80,6 +80,22 @@ class TranslatedContent(models.Model):
         }
 
 
+def translation_problems(*, page, sections, questions, red_flag_rules, language):
+    """(part, name, TranslationStatus) for each part of a condition's content whose
+    translation into `language` is missing or out of date."""
+    parts = [
+        ("Page opening", page.title_en, page),
+        *(("Section", section.heading_en, section) for section in sections),
+        *(("Question", question.key, question) for question in questions),
+        *(("Red flag", rule.message_en, rule) for rule in red_flag_rules),
+    ]
+    return [
+        (part, name, TranslationStatus(status))
+        for part, name, record in parts
+        if (status := record.translation_status(language))
+    ]
+
+
 def translation_status(originals, translations, made_from):
     pairs = zip(originals, translations, strict=True)
     if any(text and not translated for text, translated in pairs):
@@ -191,23 +207,15 @@ class Condition(TranslatedContent):
         return [*super().translated_texts(language)[:2], "\n".join(_lines(names))]
 
     def translation_problems(self, language):
-        """(part, name, TranslationStatus) for each part of the content whose translation
-        into `language` is missing or out of date."""
-        parts = [
-            ("Page opening", self.title_en, self),
-            *(
-                ("Section", section.heading_en, section)
-                for section in self.sections.prefetch_related("items")
-            ),
-            *(("Question", question.key, question) for question in self.questions.all()),
-            *(("Red flag", rule.message_en, rule) for rule in self.red_flag_rules.all()),
-        ]
-        problems = []
-        for part, name, record in parts:
-            status = record.translation_status(language)
-            if status:
-                problems.append((part, name, TranslationStatus(status)))
-        return problems
+        """(part, name, TranslationStatus) for each part of the content as saved whose
+        translation into `language` is missing or out of date."""
+        return translation_problems(
+            page=self,
+            sections=self.sections.prefetch_related("items"),
+            questions=self.questions.all(),
+            red_flag_rules=self.red_flag_rules.all(),
+            language=language,
+        )
 
     @property
     def is_published(self):
@@ -689,19 +697,13 @@ class ConditionVersion(models.Model):
     def translation_problems(self, language):
         """(part, name, TranslationStatus) for each part of this content whose translation
         into `language` is missing or out of date."""
-        parts = [
-            ("Page opening", self.page()),
-            *(("Section", section) for section, _ in self.sections()),
-            *(("Question", question) for question in self.questions()),
-            *(("Red flag", rule) for rule in self.red_flag_rules()),
-        ]
-        problems = []
-        for part, record in parts:
-            status = record.translation_status(language)
-            if status:
-                name = getattr(record, record.TRANSLATED_FIELDS[0] + "_en")
-                problems.append((part, name, TranslationStatus(status)))
-        return problems
+        return translation_problems(
+            page=self.page(),
+            sections=[section for section, _ in self.sections()],
+            questions=self.questions(),
+            red_flag_rules=self.red_flag_rules(),
+            language=language,
+        )
 
     def languages(self):
         """The languages this content reads in whole: English, and each language it is
