@@ -124,9 +124,10 @@ def _translations(document):
     for part, named_by, doc in parts:
         for language, texts in doc.get("translations", {}).items():
             name = texts.get(named_by) or doc.get(named_by, "")
+            # In a fixed order: PostgreSQL's jsonb keeps a version's keys in an order of its own.
             lines = [
-                "\n".join(text) if isinstance(text, list) else text
-                for field, text in texts.items()
+                "\n".join(texts[field]) if isinstance(texts[field], list) else texts[field]
+                for field in sorted(texts)
                 if field != "made_from"
             ]
             lines += _translated_item_lines(doc.get("items", []), language)
