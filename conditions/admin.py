@@ -9,9 +9,15 @@ from django.db.models import Max
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
+from modeltranslation.admin import (
+    TranslationAdmin,
+    TranslationStackedInline,
+    TranslationTabularInline,
+)
 
 from audit import history
 
@@ -25,11 +31,75 @@ from .models import (
     OrderableTest,
     RedFlagRule,
     Section,
+    TranslationStatus,
+    translation_languages,
 )
 from .views import page_context
 
 
-class SectionForm(forms.ModelForm):
+def language_name(code):
+    return translation.get_language_info(code)["name"]
+
+
+class TranslatedContentForm(forms.ModelForm):
+    """The form of a record with translations. Saving a translation, or ticking that it
+    is still right, records that it follows the English as it now stands."""
+
+    translation_still_right = forms.BooleanField(
+        label="Translation still right",
+        required=False,
+        help_text="Tick when the English changed in a way the translation needs no change "
+        "for: it is then no longer marked out of date.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.translations_as_loaded = {
+            language: _normalised(self.instance.translated_texts(language))
+            for language in translation_languages()
+            if self.instance.pk
+        }
+
+    def mark_translations(self, record):
+        for language in translation_languages():
+            # Compared as texts, not as form fields: a browser posts a textarea back with
+            # other line endings, which is no change of the translation.
+            changed = _normalised(record.translated_texts(language)) != (
+                self.translations_as_loaded.get(language)
+            )
+            if changed or self.cleaned_data.get("translation_still_right"):
+                record.mark_translated(language)
+
+    def save(self, commit=True):
+        self.mark_translations(self.instance)
+        return super().save(commit=commit)
+
+
+def _normalised(texts):
+    return [text.replace("\r\n", "\n").strip() for text in texts]
+
+
+@admin.display(description="Translation")
+def translation_marks(record):
+    """Each translation's state: up to date, out of date or missing."""
+    if record is None or record.pk is None:
+        return "—"
+    return format_html_join(
+        "",
+        '<span class="translation-mark {}">{}: {}</span> ',
+        (
+            (
+                status or "up_to_date",
+                language_name(language),
+                TranslationStatus(status).label if status else "Up to date",
+            )
+            for language in translation_languages()
+            for status in [record.translation_status(language)]
+        ),
+    )
+
+
+class SectionForm(TranslatedContentForm):
     items_outline = forms.CharField(
         label="List items",
         required=False,
@@ -46,27 +116,88 @@ class SectionForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.initial["items_outline"] = items_to_outline(self.instance.item_tree())
+            tree = self.instance.item_tree()
+            self.initial["items_outline"] = items_to_outline(tree)
+            for language in translation_languages():
+                self.initial[f"items_outline_{language}"] = items_to_outline(
+                    tree, field=f"text_{language}"
+                )
 
     def clean_items_outline(self):
         return outline_to_items(self.cleaned_data["items_outline"])
+
+    def clean(self):
+        cleaned = super().clean()
+        items = _flattened(cleaned.get("items_outline") or [])
+        for language in translation_languages():
+            name = f"items_outline_{language}"
+            translated = _flattened(outline_to_items(cleaned.get(name, "")))
+            as_loaded = _flattened(outline_to_items(self.initial.get(name, "")))
+            if len(translated) != len(items) and translated == as_loaded:
+                # The English list changed shape and the translated one was left as it
+                # was: its lines no longer match, so the list reads as not translated.
+                translated = []
+            if translated and len(translated) != len(items):
+                self.add_error(
+                    name,
+                    f"The list has {len(items)} item(s) in English and {len(translated)} here: "
+                    "give one line for each English line, in the same order.",
+                )
+                continue
+            for item, text in zip(items, translated or [""] * len(items), strict=True):
+                item.setdefault("translations", {})[language] = {
+                    "text": text["text"] if text else ""
+                }
+        return cleaned
 
     def save(self, commit=True):
         section = super().save(commit=commit)
         if commit:
             content.save_items(section, self.cleaned_data["items_outline"])
+            # The mark covers the list too, which exists only now.
+            self.mark_translations(section)
+            section.save(update_fields=["translated_from"])
         return section
 
 
-class SectionInline(admin.StackedInline):
+# The list translated, beside each translated field of the section.
+for _language in translation_languages():
+    SectionForm.base_fields[f"items_outline_{_language}"] = SectionForm.declared_fields[
+        f"items_outline_{_language}"
+    ] = forms.CharField(
+        label=f"List items [{_language}]",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 60}),
+        help_text="The same list translated: one line for each English line, in the same "
+        "order and nesting.",
+    )
+
+
+def _flattened(item_docs):
+    return [flat for doc in item_docs for flat in [doc, *_flattened(doc["items"])]]
+
+
+class SectionInline(TranslationStackedInline):
     model = Section
     form = SectionForm
     extra = 0
     ordering = ["position", "id"]
-    fields = [("position", "kind"), "heading", "body", "items_outline"]
+    fields = [
+        ("position", "kind"),
+        "heading",
+        "body",
+        "items_outline",
+        *(f"items_outline_{language}" for language in translation_languages()),
+        ("translation_marks", "translation_still_right"),
+    ]
+    readonly_fields = ["translation_marks"]
+
+    @admin.display(description="Translation")
+    def translation_marks(self, section):
+        return translation_marks(section)
 
 
-class HistoryQuestionForm(forms.ModelForm):
+class HistoryQuestionForm(TranslatedContentForm):
     class Meta:
         model = HistoryQuestion
         fields = [
@@ -92,7 +223,7 @@ class HistoryQuestionForm(forms.ModelForm):
         return key
 
 
-class HistoryQuestionInline(admin.StackedInline):
+class HistoryQuestionInline(TranslationStackedInline):
     model = HistoryQuestion
     form = HistoryQuestionForm
     extra = 0
@@ -105,12 +236,35 @@ class HistoryQuestionInline(admin.StackedInline):
         ("answer_type", "required"),
         "choices",
         ("applies_to", "min_age", "max_age"),
+        ("translation_marks", "translation_still_right"),
     ]
+    readonly_fields = ["translation_marks"]
     formfield_overrides = {models.TextField: {"widget": AdminTextareaWidget(attrs={"rows": 4})}}
 
+    @admin.display(description="Translation")
+    def translation_marks(self, question):
+        return translation_marks(question)
 
-class RedFlagRuleInline(admin.TabularInline):
+
+class RedFlagRuleForm(TranslatedContentForm):
+    class Meta:
+        model = RedFlagRule
+        fields = [
+            "position",
+            "question",
+            "kind",
+            "choice",
+            "days",
+            "message",
+            "urgent",
+            "confirmed",
+            "suggests",
+        ]
+
+
+class RedFlagRuleInline(TranslationTabularInline):
     model = RedFlagRule
+    form = RedFlagRuleForm
     extra = 0
     ordering = ["position", "id"]
     fields = [
@@ -123,7 +277,14 @@ class RedFlagRuleInline(admin.TabularInline):
         "urgent",
         "confirmed",
         "suggests",
+        "translation_marks",
+        "translation_still_right",
     ]
+    readonly_fields = ["translation_marks"]
+
+    @admin.display(description="Translation")
+    def translation_marks(self, rule):
+        return translation_marks(rule)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "question":
@@ -140,7 +301,7 @@ class RedFlagRuleInline(admin.TabularInline):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class ConditionForm(forms.ModelForm):
+class ConditionForm(TranslatedContentForm):
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
@@ -204,12 +365,13 @@ class ConditionForm(forms.ModelForm):
 
 
 @admin.register(Condition)
-class ConditionAdmin(admin.ModelAdmin):
+class ConditionAdmin(TranslationAdmin):
     list_display = [
         "title",
         "slug",
         "status",
         "saved_since_publishing",
+        "translations_to_check",
         "updated_at",
         "published_at",
     ]
@@ -217,7 +379,7 @@ class ConditionAdmin(admin.ModelAdmin):
     search_fields = ["title", "alternative_names"]
     prepopulated_fields = {"slug": ["title"]}
     form = ConditionForm
-    readonly_fields = ["status", "published_at", "updated_at"]
+    readonly_fields = ["status", "published_at", "updated_at", "translation_marks"]
     filter_horizontal = ["tests", "suggests"]
     formfield_overrides = {models.TextField: {"widget": AdminTextareaWidget(attrs={"rows": 4})}}
     fieldsets = [
@@ -232,7 +394,16 @@ class ConditionAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Page opening", {"fields": ["definition", "alternative_names"]}),
+        (
+            "Page opening",
+            {
+                "fields": [
+                    "definition",
+                    "alternative_names",
+                    ("translation_marks", "translation_still_right"),
+                ]
+            },
+        ),
         ("Codes", {"fields": [("icd10cm_code", "icd10cm_title"), "snomed_code"]}),
         ("Review of the source page", {"fields": [("reviewed_on", "reviewed_by")]}),
         ("Orderable tests", {"fields": ["tests", "suggests"]}),
@@ -252,6 +423,15 @@ class ConditionAdmin(admin.ModelAdmin):
         """Whether a version was saved after the published one (a draft waits)."""
         return condition.latest_version != condition.published_version_id
 
+    @admin.display(description="Translations to check")
+    def translations_to_check(self, condition):
+        """How many parts have a translation missing or out of date, in all languages."""
+        return sum(len(condition.translation_problems(code)) for code in translation_languages())
+
+    @admin.display(description="Translation")
+    def translation_marks(self, condition):
+        return translation_marks(condition)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         content.record_version(
@@ -263,11 +443,17 @@ class ConditionAdmin(admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "red_flag_warning": condition.red_flag_warning() if condition else "",
+            "translation_warning": _translation_warning(condition) if condition else "",
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _warn_about_red_flags(self, request, condition):
         warning = condition.red_flag_warning()
+        if warning:
+            self.message_user(request, f"“{condition}”: {warning}", messages.WARNING)
+
+    def _warn_about_translations(self, request, condition):
+        warning = _translation_warning(condition, listing=True)
         if warning:
             self.message_user(request, f"“{condition}”: {warning}", messages.WARNING)
 
@@ -277,6 +463,7 @@ class ConditionAdmin(admin.ModelAdmin):
         self.message_user(request, f"Published {changed} condition(s).", messages.SUCCESS)
         for condition in queryset:
             self._warn_about_red_flags(request, condition)
+            self._warn_about_translations(request, condition)
 
     @admin.action(description="Return selected conditions to draft", permissions=["change"])
     def unpublish_selected(self, request, queryset):
@@ -346,6 +533,7 @@ class ConditionAdmin(admin.ModelAdmin):
         content.publish(condition, by=request.user)
         self.message_user(request, f"“{condition}” is published.", messages.SUCCESS)
         self._warn_about_red_flags(request, condition)
+        self._warn_about_translations(request, condition)
         return redirect(self._change_url(condition))
 
     def unpublish_view(self, request, pk):
@@ -384,6 +572,31 @@ class ConditionAdmin(admin.ModelAdmin):
                 request, f"Restored version {version.number} of “{condition}”.", messages.SUCCESS
             )
         return redirect(self._change_url(condition))
+
+
+def _translation_warning(condition, *, listing=False):
+    """What editors are told while a translation is missing or out of date: how many parts,
+    and with `listing`, which."""
+    warnings = []
+    for language in translation_languages():
+        problems = condition.translation_problems(language)
+        if not problems:
+            continue
+        warning = (
+            f"{len(problems)} part(s) have a {language_name(language)} translation missing or "
+            "out of date"
+        )
+        if listing:
+            parts = "; ".join(
+                f"{part} “{name}”: {status.label.lower()}" for part, name, status in problems
+            )
+            warning += (
+                f" ({parts}). The {language_name(language)} public page waits until every part "
+                "is translated and up to date; the questions show English where a translation "
+                "is missing"
+            )
+        warnings.append(warning + ".")
+    return " ".join(warnings)
 
 
 @admin.register(OrderableTest)

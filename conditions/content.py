@@ -8,10 +8,11 @@ save keeps it as a version, and restoring a version saves it again.
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .models import (
     CONDITION_FIELDS,
+    ORIGINAL_LANGUAGE,
     QUESTION_FIELDS,
     Condition,
     ConditionVersion,
@@ -20,6 +21,7 @@ from .models import (
     RedFlagRule,
     Section,
     SectionItem,
+    translation_languages,
 )
 
 FORMAT = "clinic-condition/1"
@@ -43,7 +45,17 @@ TEST_FLAGS = {"asks_side_and_limb", "needs_check"}
 
 
 def export_condition(condition):
-    """The condition's whole content as a document."""
+    """The condition's whole content as a document.
+
+    The texts are the English originals; each part with translations carries them under
+    "translations" (language -> the same texts, and "made_from": the fingerprint of the
+    English they follow). Documents without translations read as untranslated.
+    """
+    with translation.override(ORIGINAL_LANGUAGE):
+        return _export(condition)
+
+
+def _export(condition):
     sections = condition.sections.prefetch_related("items")
     return {
         "format": FORMAT,
@@ -51,9 +63,11 @@ def export_condition(condition):
         # An ISO date ("2026-03-12"), or None where the source page gave none.
         "reviewed_on": condition.reviewed_on.isoformat() if condition.reviewed_on else None,
         "alternative_names": condition.alternative_name_list,
+        **_export_translations(condition, lists={"alternative_names"}),
         "sections": [
             {
                 **{field: getattr(section, field) for field in SECTION_FIELDS},
+                **_export_translations(section),
                 "items": _export_items(section.item_tree()),
             }
             for section in sections
@@ -62,6 +76,7 @@ def export_condition(condition):
             {
                 **{field: getattr(question, field) for field in QUESTION_FIELDS},
                 "choices": [label for _, label in question.choice_list],
+                **_export_translations(question, lists={"choices"}),
             }
             for question in condition.questions.all()
         ],
@@ -69,6 +84,7 @@ def export_condition(condition):
             {
                 "question": rule.question.key,
                 **{field: getattr(rule, field) for field in RED_FLAG_FIELDS},
+                **_export_translations(rule),
                 "suggests": _slugs(rule.suggests),
             }
             for rule in condition.red_flag_rules.select_related("question")
@@ -86,7 +102,53 @@ def _slugs(tests):
 
 
 def _export_items(nodes):
-    return [{"text": node.item.text, "items": _export_items(node.children)} for node in nodes]
+    return [
+        {
+            "text": node.item.text,
+            **_export_translations(node.item),
+            "items": _export_items(node.children),
+        }
+        for node in nodes
+    ]
+
+
+def _export_translations(record, lists=()):
+    """{"translations": {language: texts}} for the languages the record has any
+    translation into or a mark for; nothing for an untranslated record, so that its
+    document reads as it did before content was translated."""
+    made_from = getattr(record, "translated_from", {})
+    translations = {}
+    for language in translation_languages():
+        texts = {
+            field: getattr(record, f"{field}_{language}") or ""
+            for field in record.TRANSLATED_FIELDS
+        }
+        if not any(texts.values()) and not made_from.get(language):
+            continue
+        for field in lists:
+            texts[field] = [line.strip() for line in texts[field].splitlines() if line.strip()]
+        if made_from.get(language):
+            texts["made_from"] = made_from[language]
+        translations[language] = texts
+    return {"translations": translations} if translations else {}
+
+
+def _import_translations(record, doc, lists=()):
+    """Give the record the translations a document part carries (none: untranslated)."""
+    translations = doc.get("translations", {})
+    for language in translation_languages():
+        texts = translations.get(language, {})
+        for field in record.TRANSLATED_FIELDS:
+            value = texts.get(field) or ""
+            if field in lists:
+                value = "\n".join(value)
+            setattr(record, f"{field}_{language}", value)
+    if hasattr(record, "translated_from"):
+        record.translated_from = {
+            language: texts["made_from"]
+            for language, texts in translations.items()
+            if texts.get("made_from")
+        }
 
 
 def save_condition(document, *, condition=None, by=None, note="", publish=False):
@@ -99,7 +161,7 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
     and writes nothing, if any part of the document is invalid.
     """
     check_document(document)
-    with transaction.atomic():
+    with translation.override(ORIGINAL_LANGUAGE), transaction.atomic():
         # An import and a restore (or two restores) of one condition at once would both
         # replace its sections; the row lock makes the second wait for the first.
         if condition is None:
@@ -115,6 +177,7 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
         # full_clean turns the ISO date into a date, or labels it invalid.
         condition.reviewed_on = document.get("reviewed_on") or None
         condition.alternative_names = "\n".join(document.get("alternative_names", []))
+        _import_translations(condition, document, lists={"alternative_names"})
         if publish:
             condition.status = Condition.Status.PUBLISHED
         _validated_save(condition, "condition")
@@ -124,6 +187,7 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
             section = Section(condition=condition, position=position)
             for field in SECTION_FIELDS:
                 setattr(section, field, section_doc.get(field) or "")
+            _import_translations(section, section_doc)
             _validated_save(section, f"section {position}", exclude=["condition"])
             save_items(section, section_doc.get("items", []))
 
@@ -165,6 +229,11 @@ def _saved_state(condition):
 def save_items(section, item_docs):
     """Replace a section's items with the nested item docs, one insert per level of
     nesting: a long imported page has thousands of items."""
+    with translation.override(ORIGINAL_LANGUAGE):
+        _replace_items(section, item_docs)
+
+
+def _replace_items(section, item_docs):
     section.items.all().delete()
     level = [(None, item_docs)]
     while level:
@@ -174,6 +243,7 @@ def save_items(section, item_docs):
                 item = SectionItem(
                     section=section, parent=parent, text=item_doc["text"], position=position
                 )
+                _import_translations(item, item_doc)
                 _validated(item, f"item “{item_doc['text'][:40]}”", exclude=["section", "parent"])
                 items.append(item)
                 children.append((item, item_doc.get("items", [])))
@@ -193,6 +263,7 @@ def _save_questions(condition, question_docs):
         question.required = bool(question_doc.get("required", True))
         question.applies_to = question_doc.get("applies_to") or HistoryQuestion.AppliesTo.EVERYONE
         question.choices = "\n".join(question_doc.get("choices", []))
+        _import_translations(question, question_doc, lists={"choices"})
         question.position = position
         _validated_save(question, f"question “{question_doc['key']}”", exclude=["condition"])
         keys.append(question.key)
@@ -217,6 +288,7 @@ def _save_red_flags(condition, rule_docs, tests, confirmed):
             value = rule_doc.get(field, default)
             setattr(rule, field, default if value is None else value)
         rule.confirmed = rule.confirmed or _rule_identity(question.key, rule) in confirmed
+        _import_translations(rule, rule_doc)
         _validated_save(rule, f"red flag “{rule.message}”", exclude=["condition", "question"])
         rule.suggests.set(
             _suggested(rule_doc.get("suggests", []), tests, f"Red flag “{rule.message}”")
@@ -310,9 +382,23 @@ def check_document(document):
     for test in document.get("tests", []):
         if not isinstance(test, dict) or not isinstance(test.get("slug"), str):
             raise ValidationError("Every test needs a slug.")
+    _check_translations([document, *document.get("red_flags", [])])
+    _check_translations(document.get("sections", []))
+    _check_translations(document.get("questions", []))
     if _has_nul(document):
         # PostgreSQL cannot store the NUL character in text.
         raise ValidationError("The document contains a NUL character.")
+
+
+def _check_translations(parts):
+    for part in parts:
+        translations = part.get("translations", {})
+        if not isinstance(translations, dict) or not all(
+            isinstance(texts, dict) for texts in translations.values()
+        ):
+            raise ValidationError("Translations must be given per language as an object.")
+        # Sections' items, and items' sub-points, carry their own.
+        _check_translations(part.get("items", []))
 
 
 def _check_suggests(part, label):

@@ -110,12 +110,47 @@ def _tests(document):
     }
 
 
+def _translations(document):
+    """Each translated part's texts in each language, named by the part and language."""
+    # Named by their own words (a question by its key), so that an English change alone
+    # does not show its translation as removed and added.
+    parts = [
+        ("page", "title", document),
+        *(("section", "heading", section) for section in document.get("sections", [])),
+        *(("question", "key", question) for question in document.get("questions", [])),
+        *(("red flag", "message", rule) for rule in document.get("red_flags", [])),
+    ]
+    described = {}
+    for part, named_by, doc in parts:
+        for language, texts in doc.get("translations", {}).items():
+            name = texts.get(named_by) or doc.get(named_by, "")
+            # In a fixed order: PostgreSQL's jsonb keeps a version's keys in an order of its own.
+            lines = [
+                "\n".join(texts[field]) if isinstance(texts[field], list) else texts[field]
+                for field in sorted(texts)
+                if field != "made_from"
+            ]
+            lines += _translated_item_lines(doc.get("items", []), language)
+            described[f"[{language}] {part} “{name}”"] = "\n".join(line for line in lines if line)
+    return described
+
+
+def _translated_item_lines(items, language, depth=0):
+    lines = []
+    for item in items:
+        text = item.get("translations", {}).get(language, {}).get("text", "")
+        lines.append("  " * depth + "- " + text)
+        lines += _translated_item_lines(item.get("items", []), language, depth + 1)
+    return lines
+
+
 PARTS = [
     ("Page", _opening),
     ("Section", _sections),
     ("Question", _questions),
     ("Red flag", _red_flags),
     ("Orderable test", _tests),
+    ("Translation", _translations),
 ]
 
 

@@ -249,14 +249,15 @@ def outline_to_items(text):
     return roots
 
 
-def items_to_outline(nodes, depth=0):
-    """The outline text for a section's item tree (ItemNodes), as `outline_to_items` reads it."""
+def items_to_outline(nodes, depth=0, *, field="text"):
+    """The outline text for a section's item tree (ItemNodes), as `outline_to_items` reads it
+    (of the items' `field`: "text_es" for their Spanish)."""
     return "\n".join(
         line
         for node in nodes
         for line in [
-            f"{'  ' * depth}- {node.item.text}",
-            items_to_outline(node.children, depth + 1),
+            f"{'  ' * depth}- {getattr(node.item, field) or ''}".rstrip(),
+            items_to_outline(node.children, depth + 1, field=field),
         ]
         if line
     )

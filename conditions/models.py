@@ -6,6 +6,7 @@ are the orderable catalog for visits of that condition.
 """
 
 import datetime
+import hashlib
 from collections import defaultdict
 from typing import NamedTuple
 
@@ -13,9 +14,97 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils import translation
 from django.utils.text import slugify
 
 from audit.history import KeepsHistory, kept_versions
+
+ORIGINAL_LANGUAGE = "en"
+
+
+def translation_languages():
+    """The languages content is translated into: every language but the original."""
+    return [code for code, _ in settings.LANGUAGES if code != ORIGINAL_LANGUAGE]
+
+
+def fingerprint(texts):
+    """A short digest of the original texts a translation was made from."""
+    return hashlib.sha256("\x1f".join(texts).encode()).hexdigest()[:16]
+
+
+class TranslationStatus(models.TextChoices):
+    MISSING = "missing", "Not translated"
+    OUT_OF_DATE = "out_of_date", "Translation out of date"
+
+
+class TranslatedContent(models.Model):
+    """Content with translations (conditions/translation.py) that remembers, per
+    language, which original text its translation was made from."""
+
+    TRANSLATED_FIELDS = []
+
+    translated_from = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Per language, a fingerprint of the English text the translation follows.",
+    )
+
+    class Meta:
+        abstract = True
+
+    def original_texts(self):
+        """The English texts the translations follow, as the content document holds them."""
+        return [
+            getattr(self, f"{field}_{ORIGINAL_LANGUAGE}") or "" for field in self.TRANSLATED_FIELDS
+        ]
+
+    def translated_texts(self, language):
+        """The translations of `original_texts`, in the same order ("" where missing)."""
+        return [getattr(self, f"{field}_{language}") or "" for field in self.TRANSLATED_FIELDS]
+
+    def translation_status(self, language):
+        """None if the translation into `language` is complete and follows the English
+        as it stands; else why not (a TranslationStatus)."""
+        return translation_status(
+            self.original_texts(),
+            self.translated_texts(language),
+            self.translated_from.get(language),
+        )
+
+    def mark_translated(self, language):
+        """Record that the translation into `language` follows the English as it stands."""
+        self.translated_from = {
+            **self.translated_from,
+            language: fingerprint(self.original_texts()),
+        }
+
+
+def translation_problems(*, page, sections, questions, red_flag_rules, language):
+    """(part, name, TranslationStatus) for each part of a condition's content whose
+    translation into `language` is missing or out of date."""
+    parts = [
+        ("Page opening", page.title_en, page),
+        *(("Section", section.heading_en, section) for section in sections),
+        *(("Question", question.key, question) for question in questions),
+        *(("Red flag", rule.message_en, rule) for rule in red_flag_rules),
+    ]
+    return [
+        (part, name, TranslationStatus(status))
+        for part, name, record in parts
+        if (status := record.translation_status(language))
+    ]
+
+
+def translation_status(originals, translations, made_from):
+    pairs = zip(originals, translations, strict=True)
+    if any(text and not translated for text, translated in pairs):
+        return TranslationStatus.MISSING
+    if not any(originals):
+        return None
+    if made_from != fingerprint(originals):
+        return TranslationStatus.OUT_OF_DATE
+    return None
 
 
 class ConditionQuerySet(models.QuerySet):
@@ -23,7 +112,9 @@ class ConditionQuerySet(models.QuerySet):
         return self.filter(status=Condition.Status.PUBLISHED, published_version__isnull=False)
 
 
-class Condition(models.Model):
+class Condition(TranslatedContent):
+    TRANSLATED_FIELDS = ["title", "definition", "alternative_names"]
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
@@ -107,16 +198,42 @@ class Condition(models.Model):
             )
         return ""
 
+    def original_texts(self):
+        names = getattr(self, f"alternative_names_{ORIGINAL_LANGUAGE}") or ""
+        return [*super().original_texts()[:2], "\n".join(_lines(names))]
+
+    def translated_texts(self, language):
+        names = getattr(self, f"alternative_names_{language}") or ""
+        return [*super().translated_texts(language)[:2], "\n".join(_lines(names))]
+
+    def translation_problems(self, language):
+        """(part, name, TranslationStatus) for each part of the content as saved whose
+        translation into `language` is missing or out of date."""
+        return translation_problems(
+            page=self,
+            sections=self.sections.prefetch_related("items"),
+            questions=self.questions.all(),
+            red_flag_rules=self.red_flag_rules.all(),
+            language=language,
+        )
+
     @property
     def is_published(self):
         return self.status == self.Status.PUBLISHED
 
     @property
     def alternative_name_list(self):
-        return [name.strip() for name in self.alternative_names.splitlines() if name.strip()]
+        return _lines(self.alternative_names)
 
 
-class Section(models.Model):
+def _lines(text):
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class Section(TranslatedContent):
+    # Its list items are translated with it: one mark for the heading, text and list.
+    TRANSLATED_FIELDS = ["heading", "body"]
+
     class Kind(models.TextChoices):
         CONSIDERATIONS = "considerations", "Considerations"
         CAUSES = "causes", "Causes"
@@ -154,14 +271,37 @@ class Section(models.Model):
 
         return nodes(None)
 
+    def listed_items(self):
+        """Its items in reading order (a version's section carries them unsaved)."""
+        if hasattr(self, "version_items"):
+            return self.version_items
+        if self.pk is None:
+            return []
+        return [item for node in self.item_tree() for item in node.flattened()]
+
+    def original_texts(self):
+        return [*super().original_texts(), *(item.text_en or "" for item in self.listed_items())]
+
+    def translated_texts(self, language):
+        items = [getattr(item, f"text_{language}") or "" for item in self.listed_items()]
+        return [*super().translated_texts(language), *items]
+
 
 class ItemNode(NamedTuple):
     item: "SectionItem"
     children: list
 
+    def flattened(self):
+        """Its item and every sub-point under it, in reading order."""
+        return [self.item, *(item for child in self.children for item in child.flattened())]
+
 
 class SectionItem(models.Model):
-    """One list item of a section; an item with a parent is a sub-point of it."""
+    """One list item of a section; an item with a parent is a sub-point of it.
+
+    Its translations are marked up to date or not with its section's."""
+
+    TRANSLATED_FIELDS = ["text"]
 
     section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="items")
     parent = models.ForeignKey(
@@ -189,7 +329,9 @@ class SectionItem(models.Model):
                 raise ValidationError({"parent": "A sub-point must belong to the same section."})
 
 
-class HistoryQuestion(models.Model):
+class HistoryQuestion(TranslatedContent):
+    TRANSLATED_FIELDS = ["wording", "help_text", "choices"]
+
     class AnswerType(models.TextChoices):
         DATE = "date", "Date"
         DURATION = "duration", "Duration"
@@ -249,11 +391,33 @@ class HistoryQuestion(models.Model):
     def __str__(self):
         return self.wording
 
+    def original_texts(self):
+        return [self.wording_en or "", self.help_text_en or "", *_lines(self.choices_en or "")]
+
+    def translated_texts(self, language):
+        wording, help_text, _ = super().translated_texts(language)
+        choices = _lines(getattr(self, f"choices_{language}") or "")
+        english = _lines(self.choices_en or "")
+        # A choice list of another length is no translation of this one.
+        choices = choices if len(choices) == len(english) else [""] * len(english)
+        return [wording, help_text, *choices]
+
     @property
     def choice_list(self):
-        """The choices as (value, label) pairs; the value is a slug of the label."""
-        labels = [line.strip() for line in self.choices.splitlines() if line.strip()]
-        return [(slugify(label), label) for label in labels]
+        """The choices as (value, label) pairs in the active language. The value is a slug
+        of the English label, whatever language the label is in: one translated line per
+        English line, in the same order (English where the translation does not match)."""
+        english = _lines(self.choices_en or "")
+        labels = _lines(self.choices or "")
+        if len(labels) != len(english):
+            labels = english
+        return [(slugify(value), label) for value, label in zip(english, labels, strict=True)]
+
+    @property
+    def english_choice_list(self):
+        """The choices as (value, label) pairs in English, as staff read them."""
+        with translation.override(ORIGINAL_LANGUAGE):
+            return self.choice_list
 
     @property
     def kind_of_answer(self):
@@ -297,8 +461,10 @@ class HistoryQuestion(models.Model):
         return True
 
 
-class RedFlagRule(models.Model):
+class RedFlagRule(TranslatedContent):
     """When an answer to one of the condition's questions should raise a red flag."""
+
+    TRANSLATED_FIELDS = ["message"]
 
     class Kind(models.TextChoices):
         ANSWER_INCLUDES = "answer_includes", "The answer is or includes a choice"
@@ -480,26 +646,30 @@ class ConditionVersion(models.Model):
         """The condition's opening fields as an unsaved Condition."""
         reviewed_on = self.content.get("reviewed_on")
         return Condition(
-            **{field: self.content.get(field) or "" for field in CONDITION_FIELDS},
-            alternative_names="\n".join(self.content.get("alternative_names", [])),
+            **{
+                field: self.content.get(field) or ""
+                for field in CONDITION_FIELDS
+                if field not in TEXT_FIELDS
+            },
+            **_translated(self.content, Condition, lists={"alternative_names"}),
             reviewed_on=datetime.date.fromisoformat(reviewed_on) if reviewed_on else None,
         )
 
     def sections(self):
         """(Section, its ItemNodes) for each section, in order."""
-        return [
-            (
-                Section(kind=doc["kind"], heading=doc["heading"], body=doc["body"], position=at),
-                _item_nodes(doc.get("items", [])),
-            )
-            for at, doc in enumerate(self.content.get("sections", []), start=1)
-        ]
+        sections = []
+        for at, doc in enumerate(self.content.get("sections", []), start=1):
+            section = Section(kind=doc["kind"], position=at, **_translated(doc, Section))
+            nodes = _item_nodes(doc.get("items", []))
+            section.version_items = [item for node in nodes for item in node.flattened()]
+            sections.append((section, nodes))
+        return sections
 
     def questions(self):
         return [
             HistoryQuestion(
-                **{field: doc.get(field) for field in QUESTION_FIELDS},
-                choices="\n".join(doc.get("choices", [])),
+                **{field: doc.get(field) for field in QUESTION_FIELDS if field not in TEXT_FIELDS},
+                **_translated(doc, HistoryQuestion, lists={"choices"}),
                 position=at,
             )
             for at, doc in enumerate(self.content.get("questions", []), start=1)
@@ -515,14 +685,62 @@ class ConditionVersion(models.Model):
                 kind=doc["kind"],
                 choice=doc.get("choice") or "",
                 days=doc.get("days"),
-                message=doc["message"],
                 urgent=doc.get("urgent", False),
                 confirmed=doc.get("confirmed", True),
                 position=at,
+                **_translated(doc, RedFlagRule),
             )
             rule.suggested_slugs = doc.get("suggests", [])
             rules.append(rule)
         return rules
+
+    def translation_problems(self, language):
+        """(part, name, TranslationStatus) for each part of this content whose translation
+        into `language` is missing or out of date."""
+        return translation_problems(
+            page=self.page(),
+            sections=[section for section, _ in self.sections()],
+            questions=self.questions(),
+            red_flag_rules=self.red_flag_rules(),
+            language=language,
+        )
+
+    def languages(self):
+        """The languages this content reads in whole: English, and each language it is
+        completely translated into, every translation following the English as it stands."""
+        return [
+            ORIGINAL_LANGUAGE,
+            *(
+                language
+                for language in translation_languages()
+                if not self.translation_problems(language)
+            ),
+        ]
+
+
+def _translated(doc, model, lists=()):
+    """Keyword arguments giving an unsaved `model` the document part's texts in every
+    language, and what each translation was made from."""
+    translations = doc.get("translations", {})
+
+    def text(value, field):
+        if field in lists:
+            return "\n".join(value or [])
+        return value or ""
+
+    kwargs = {
+        f"{field}_{ORIGINAL_LANGUAGE}": text(doc.get(field), field)
+        for field in model.TRANSLATED_FIELDS
+    }
+    for language in translation_languages():
+        translated = translations.get(language, {})
+        for field in model.TRANSLATED_FIELDS:
+            kwargs[f"{field}_{language}"] = text(translated.get(field), field)
+    if model is not SectionItem:
+        kwargs["translated_from"] = {
+            language: translated.get("made_from") for language, translated in translations.items()
+        }
+    return kwargs
 
 
 CONDITION_FIELDS = [
@@ -534,6 +752,8 @@ CONDITION_FIELDS = [
     "snomed_code",
     "reviewed_by",
 ]
+# The texts translated (conditions/translation.py), which the document carries per language.
+TEXT_FIELDS = {"title", "definition", "alternative_names", "wording", "help_text", "choices"}
 QUESTION_FIELDS = [
     "key",
     "wording",
@@ -548,6 +768,6 @@ QUESTION_FIELDS = [
 
 def _item_nodes(item_docs):
     return [
-        ItemNode(SectionItem(text=doc["text"]), _item_nodes(doc.get("items", [])))
+        ItemNode(SectionItem(**_translated(doc, SectionItem)), _item_nodes(doc.get("items", [])))
         for doc in item_docs
     ]

@@ -118,6 +118,10 @@ class AnswerType:
         value = self.value(answer)
         return "" if value is None else str(value)
 
+    def display_as_asked(self, answer, question):
+        """The answer as the patient reads it, `question` reading in the active language."""
+        return self.display(answer)
+
     def in_words(self, answer, *, visit_date):
         """What the answer comes to, in words, where that says more than the answer."""
         return ""
@@ -408,7 +412,7 @@ class FreeTextAnswer(AnswerType):
 
 
 class ChoicesAnswer(AnswerType):
-    """Chosen values kept with their labels as the patient saw them."""
+    """Chosen values kept with their English labels, whatever language they were asked in."""
 
     column = "value_choices"
     has_choices = True
@@ -418,11 +422,11 @@ class ChoicesAnswer(AnswerType):
         return forms.ChoiceField(choices=question.choice_list, widget=forms.RadioSelect, **common)
 
     def to_columns(self, question, value):
-        labels = dict(question.choice_list)
+        labels = dict(question.english_choice_list)
         chosen = [value] if isinstance(value, str) else value
         if set(chosen) - labels.keys():
             raise ValidationError(f"“{question.wording}”: not one of the choices.")
-        # Keep the question's order, and the labels as the patient saw them.
+        # Keep the question's order, and the labels as staff read them.
         return {
             "value_choices": [
                 {"value": key, "label": label} for key, label in labels.items() if key in chosen
@@ -434,6 +438,12 @@ class ChoicesAnswer(AnswerType):
 
     def display(self, answer):
         return ", ".join(choice["label"] for choice in answer.value_choices)
+
+    def display_as_asked(self, answer, question):
+        labels = dict(question.choice_list)
+        return ", ".join(
+            labels.get(choice["value"], choice["label"]) for choice in answer.value_choices
+        )
 
     def rule_choices(self, question):
         return question.choice_list

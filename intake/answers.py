@@ -5,14 +5,15 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
+from modeltranslation.utils import get_language
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from audit import trail
 from audit.models import AuditEvent
 
 from . import answer_types, triage
-from .models import Answer, Visit
+from .models import ORIGINAL_LANGUAGE, Answer, Visit
 
 
 class IntakeConflict(ValidationError):
@@ -91,11 +92,13 @@ def save_answers(
         elif not (source == Answer.Source.PATIENT and visit.status == Visit.Status.INTAKE_COMPLETE):
             # A patient's draft save never reopens an intake that staff marked complete.
             visit.move_to(Visit.Status.INTAKE_IN_PROGRESS)
-        visit.red_flags = triage.red_flags(
-            rules=visit.red_flag_rules(),
-            answers=existing.values(),
-            visit_date=timezone.localtime(visit.scheduled_at).date(),
-        )
+        # Flags are for staff: in English, whatever language the patient answered in.
+        with translation.override(ORIGINAL_LANGUAGE):
+            visit.red_flags = triage.red_flags(
+                rules=visit.red_flag_rules(),
+                answers=existing.values(),
+                visit_date=timezone.localtime(visit.scheduled_at).date(),
+            )
         visit.save_by(actor, update_fields=["status", "red_flags", "updated_at"])
         trail.record(
             action=AuditEvent.Action.SUBMIT if complete else AuditEvent.Action.UPDATE,
@@ -111,6 +114,7 @@ def save_answers(
 WRITTEN_FIELDS = [
     *Answer.VALUE_FIELDS,
     "wording",
+    "asked_language",
     "answer_type",
     "position",
     "source",
@@ -198,7 +202,9 @@ def _fill(answer, question, value, *, position, source, by):
         answer.corrected_at = None
     for field, field_value in _typed_fields(question, value).items():
         setattr(answer, field, field_value)
+    # The question as it was put: in the active language (the patient's, on their pages).
     answer.wording = question.wording
+    answer.asked_language = get_language()
     answer.answer_type = question.answer_type
     answer.position = position
     answer.source = source

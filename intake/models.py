@@ -9,12 +9,20 @@ from django.core.files.storage import storages
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import cached_property
 from django.utils.translation import get_language_info, gettext_lazy, pgettext_lazy
+from modeltranslation.utils import get_language
 
 from audit import append_only
 from audit.history import KeepsHistory, kept_versions
-from conditions.models import Condition, ConditionVersion, HistoryQuestion, OrderableTest
+from conditions.models import (
+    ORIGINAL_LANGUAGE,
+    Condition,
+    ConditionVersion,
+    HistoryQuestion,
+    OrderableTest,
+)
 
 from . import answer_types
 from .dates import parse_typed_date
@@ -609,6 +617,19 @@ class Visit(KeepsHistory, StatusWorkflow, models.Model):
             if question.applies_to_patient(sex_at_birth=self.patient.sex_at_birth, age=age)
         ]
 
+    def content_question(self, key):
+        """The question with this key in the visit's content version, reading in the active
+        language (None if it has gone). Each language's questions are read once per visit."""
+        language = get_language()
+        if language not in self._content_questions:
+            questions = self.content_version.questions() if self.content_version else []
+            self._content_questions[language] = {question.key: question for question in questions}
+        return self._content_questions[language].get(key)
+
+    @cached_property
+    def _content_questions(self):
+        return {}
+
     def red_flag_rules(self):
         """The red-flag rules of the visit's content version."""
         return self.content_version.red_flag_rules() if self.content_version else []
@@ -655,6 +676,13 @@ class Answer(KeepsHistory, models.Model):
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="answers")
     question_key = models.SlugField(max_length=60)
     wording = models.CharField("question as asked", max_length=300)
+    asked_language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=ORIGINAL_LANGUAGE,
+        help_text="The language the question was asked in (its wording is in it). The value "
+        "is the same in every language: choices are kept by their English codes.",
+    )
     answer_type = models.CharField(max_length=20, choices=HistoryQuestion.AnswerType)
     position = models.PositiveIntegerField(default=0)
 
@@ -709,8 +737,34 @@ class Answer(KeepsHistory, models.Model):
         return answer_types.of(self).display(self)
 
     @property
+    def asked_in_translation(self):
+        return self.asked_language != ORIGINAL_LANGUAGE
+
+    @property
+    def asked_language_name(self):
+        """The language asked in, named in English for staff ("Spanish")."""
+        return translation.get_language_info(self.asked_language)["name"]
+
+    @property
+    def wording_in_english(self):
+        """The question as staff read it: in English, even when it was asked in another
+        language (then the wording as asked, if the question is no longer known)."""
+        if not self.asked_in_translation:
+            return self.wording
+        with translation.override(ORIGINAL_LANGUAGE):
+            question = self.visit.content_question(self.question_key)
+        return question.wording if question else self.wording
+
+    @property
+    def display_as_asked(self):
+        """The answer as the patient reads it: its choices in the active language."""
+        question = self.visit.content_question(self.question_key)
+        kind = answer_types.of(self)
+        return kind.display_as_asked(self, question) if question else self.display
+
+    @property
     def history_label(self):
-        return f"Answer to “{self.wording}”"
+        return f"Answer to “{self.wording_in_english}”"
 
     @property
     def is_blank(self):

@@ -44,7 +44,7 @@ def _raised(*, rules, answers, visit_date):
                     rule,
                     {
                         "message": rule.message,
-                        "reason": f"Answered “{rule.choice}” to “{answer.wording}”",
+                        "reason": f"Answered “{rule.choice}” to “{answer.wording_in_english}”",
                         "urgent": rule.urgent,
                     },
                 )
@@ -55,7 +55,7 @@ def _raised(*, rules, answers, visit_date):
                     rule,
                     {
                         "message": rule.message,
-                        "reason": f"Answered {answer.display} to “{answer.wording}”: "
+                        "reason": f"Answered {answer.display} to “{answer.wording_in_english}”: "
                         f"{days} days before the visit, more than {rule.days} days",
                         "urgent": rule.urgent,
                     },

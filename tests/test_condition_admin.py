@@ -122,7 +122,7 @@ def test_editor_rewords_a_question_and_the_public_page_shows_it_once_published(
 ):
     data = form_data(editor_client.get(change_url(condition)))
     question = prefix_where(data, "key", "muscles-affected")
-    data[f"{question}-wording"] = ["Which muscles twitch?"]
+    data[f"{question}-wording_en"] = ["Which muscles twitch?"]
 
     response = editor_client.post(change_url(condition), data)
 
@@ -313,7 +313,7 @@ def test_publish_selected_action_publishes_from_the_list(editor_client, draft):
 
 def test_restoring_an_earlier_version_brings_back_the_public_content(editor_client, condition):
     data = form_data(editor_client.get(change_url(condition)))
-    data[f"{prefix_where(data, 'key', 'pregnant')}-wording"] = ["Could you be pregnant?"]
+    data[f"{prefix_where(data, 'key', 'pregnant')}-wording_en"] = ["Could you be pregnant?"]
     editor_client.post(change_url(condition), data)
     publish(editor_client, condition)
     assert "Could you be pregnant?" in editor_client.get(PUBLIC_PAGE).text
@@ -349,7 +349,7 @@ def test_restore_of_an_unknown_version_is_404(editor_client, condition):
 
 def test_versions_page_lists_versions_with_their_differences(editor_client, condition):
     data = form_data(editor_client.get(change_url(condition)))
-    data[f"{prefix_where(data, 'key', 'pregnant')}-wording"] = ["Could you be pregnant?"]
+    data[f"{prefix_where(data, 'key', 'pregnant')}-wording_en"] = ["Could you be pregnant?"]
     editor_client.post(change_url(condition), data)
 
     response = editor_client.get(
@@ -425,7 +425,7 @@ def test_provider_cannot_publish_unpublish_or_restore(provider_client, condition
 def test_provider_cannot_change_a_condition(client, editor, provider, condition, sign_in):
     client.force_login(editor)
     data = form_data(client.get(change_url(condition)))
-    data[f"{prefix_where(data, 'key', 'pregnant')}-wording"] = ["Could you be pregnant?"]
+    data[f"{prefix_where(data, 'key', 'pregnant')}-wording_en"] = ["Could you be pregnant?"]
     sign_in(client, provider)
 
     response = client.post(change_url(condition), data)
@@ -475,8 +475,8 @@ def test_question_keys_stay_put_when_an_editor_rewords_them(editor_client, condi
 def test_removing_a_choice_that_raises_a_red_flag_is_refused(editor_client, condition):
     data = form_data(editor_client.get(change_url(condition)))
     other_symptoms = prefix_where(data, "key", "other-symptoms")
-    choices = data[f"{other_symptoms}-choices"][0].splitlines()
-    data[f"{other_symptoms}-choices"] = ["\n".join(c for c in choices if c != "Weakness")]
+    choices = data[f"{other_symptoms}-choices_en"][0].splitlines()
+    data[f"{other_symptoms}-choices_en"] = ["\n".join(c for c in choices if c != "Weakness")]
 
     response = editor_client.post(change_url(condition), data)
 
@@ -525,14 +525,14 @@ def test_editor_creates_a_draft_condition_with_a_nested_list_from_the_add_page(
     add_url = reverse("admin:conditions_condition_add")
     data = form_data(editor_client.get(add_url))
     data |= {
-        "title": ["Hiccups"],
+        "title_en": ["Hiccups"],
         "slug": ["hiccups"],
-        "definition": ["<p>A hiccup is a sudden tightening of the diaphragm.</p>"],
+        "definition_en": ["<p>A hiccup is a sudden tightening of the diaphragm.</p>"],
         "sections-TOTAL_FORMS": ["1"],
         "sections-0-position": ["1"],
         "sections-0-kind": ["home_care"],
-        "sections-0-heading": ["Easing hiccups at home"],
-        "sections-0-body": [""],
+        "sections-0-heading_en": ["Easing hiccups at home"],
+        "sections-0-body_en": [""],
         "sections-0-items_outline": ["- Sip cold water\n  - Slowly\n- Hold your breath"],
     }
 
@@ -592,7 +592,7 @@ def test_editor_sets_the_tests_a_condition_and_a_red_flag_suggest(editor_client,
     emg, ct_brain = (OrderableTest.objects.get(slug=slug) for slug in ("emg", "ct-brain"))
     data = form_data(editor_client.get(change_url(condition)))
     data["suggests"] = [str(emg.pk)]
-    weakness = prefix_where(data, "message", "Reports weakness")
+    weakness = prefix_where(data, "message_en", "Reports weakness")
     data[f"{weakness}-suggests"] = [str(ct_brain.pk)]
 
     response = editor_client.post(change_url(condition), data)

@@ -40,7 +40,7 @@ def intake_url(visit):
 
 def reword(client, condition):
     data = form_data(client.get(change_url(condition)))
-    data[f"{prefix_where(data, 'key', 'muscles-affected')}-wording"] = [NEW]
+    data[f"{prefix_where(data, 'key', 'muscles-affected')}-wording_en"] = [NEW]
     assert client.post(change_url(condition), data).status_code == 302
 
 
@@ -150,8 +150,8 @@ def test_the_intake_page_takes_as_many_queries_after_a_bigger_publish(
 def test_the_versions_page_names_each_part_that_changed(editing, condition):
     data = form_data(editing.get(change_url(condition)))
     home_care = prefix_where(data, "kind", "home_care")
-    data[f"{home_care}-heading"] = ["Looking after yourself"]
-    data[f"{prefix_where(data, 'key', 'muscles-affected')}-wording"] = [NEW]
+    data[f"{home_care}-heading_en"] = ["Looking after yourself"]
+    data[f"{prefix_where(data, 'key', 'muscles-affected')}-wording_en"] = [NEW]
     unsuggested = next(test for test in data["tests"] if test not in data["suggests"])
     data["tests"].remove(unsuggested)
     assert editing.post(change_url(condition), data).status_code == 302
@@ -184,7 +184,7 @@ def test_a_second_editor_saving_over_a_newer_save_is_told_and_loses_nothing(
     other.force_login(editor)
     stale = form_data(other.get(change_url(condition)))
     reword(editing, condition)  # the first editor saves meanwhile
-    stale["definition"] = ["Twitches are small, fine movements of a muscle."]
+    stale["definition_en"] = ["Twitches are small, fine movements of a muscle."]
 
     response = other.post(change_url(condition), stale)
 
@@ -193,7 +193,7 @@ def test_a_second_editor_saving_over_a_newer_save_is_told_and_loses_nothing(
     assert "(version 2: Edited) after you opened it" in response.text
     assert "Nothing of yours is saved yet" in response.text
     returned = form_data(response)
-    assert returned["definition"] == ["Twitches are small, fine movements of a muscle."]
+    assert returned["definition_en"] == ["Twitches are small, fine movements of a muscle."]
     assert returned["loaded_version"] == ["2"]
     shown = response.text[response.text.index('id="others-changes"') :]
     assert "Which muscles <ins>twitch?</ins>" in shown

@@ -35,14 +35,14 @@ def test_markup_an_editor_types_does_not_run_on_the_public_page(
 
     change_url = reverse("admin:conditions_condition_change", args=[condition.pk])
     log_in(page, live_server, editor, change_url)
-    page.locator("#id_definition").fill(f"<p>Twitches are common.</p>{SCRIPT}{IMAGE}")
-    page.locator("#id_alternative_names").fill(f"Muscle fasciculation\n{IMAGE}")
-    page.locator("#id_sections-1-heading").fill(f"Common causes {IMAGE}")
-    page.locator("#id_sections-1-body").fill(f"<p>Often harmless.</p>{SCRIPT}")
+    page.locator("#id_definition_en").fill(f"<p>Twitches are common.</p>{SCRIPT}{IMAGE}")
+    page.locator("#id_alternative_names_en").fill(f"Muscle fasciculation\n{IMAGE}")
+    page.locator("#id_sections-1-heading_en").fill(f"Common causes {IMAGE}")
+    page.locator("#id_sections-1-body_en").fill(f"<p>Often harmless.</p>{SCRIPT}")
     page.locator("#id_sections-1-items_outline").fill(
         f"- Stress {SCRIPT}\n  - Exams {IMAGE}\n- Caffeine"
     )
-    page.locator("#id_questions-0-wording").fill(f"When did it start? {IMAGE}")
+    page.locator("#id_questions-0-wording_en").fill(f"When did it start? {IMAGE}")
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(f"{live_server.url}/admin/conditions/condition/")
     condition.refresh_from_db()
@@ -70,7 +70,7 @@ def test_condition_change_page_and_versions_page_at_desktop_width(
     assert page.get_by_role("heading", level=2, name="Muscle twitches").is_visible()
     screenshot("admin-condition-change-desktop")
 
-    page.locator("#id_questions-5-wording").fill("Could you be pregnant?")
+    page.locator("#id_questions-5-wording_en").fill("Could you be pregnant?")
     page.locator("#id_sections-1-items_outline").fill("- Stress\n- Caffeine and energy drinks")
     page.get_by_role("button", name="Save and continue editing").click()
     page.get_by_role("link", name="Versions").click()
@@ -89,4 +89,4 @@ def test_condition_change_page_and_versions_page_at_desktop_width(
 
     page.get_by_role("button", name="Restore version 1").click()
     page.get_by_text("Restored version 1 of “Muscle twitches”.").wait_for()
-    assert page.locator("#id_questions-5-wording").input_value() == "Are you pregnant?"
+    assert page.locator("#id_questions-5-wording_en").input_value() == "Are you pregnant?"
