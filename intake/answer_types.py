@@ -537,5 +537,9 @@ class BodySitesAnswer(MultipleChoiceAnswer):
     def display(self, answer):
         return ", ".join(body_sites.in_words(choice["value"] for choice in answer.value_choices))
 
+    def display_as_asked(self, answer, question):
+        # The sites are ours, not the question's: named in the active language already.
+        return self.display(answer)
+
     def rule_choices(self, question):
         return [choice for _, choices in body_sites.CHOICES for choice in choices]
