@@ -746,6 +746,13 @@ class Answer(KeepsHistory, models.Model):
         return translation.get_language_info(self.asked_language)["name"]
 
     @property
+    def wording_as_read(self):
+        """The question as the patient reads it now, in the active language (the wording
+        as asked, if the question is no longer known)."""
+        question = self.visit.content_question(self.question_key)
+        return question.wording if question else self.wording
+
+    @property
     def wording_in_english(self):
         """The question as staff read it: in English, even when it was asked in another
         language (then the wording as asked, if the question is no longer known)."""
