@@ -5,8 +5,11 @@ Staff views, the admin and the patient pages all come here. A refused read raise
 patient it was about.
 """
 
+import datetime
+
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from audit import trail
 from audit.models import AuditEvent
@@ -111,14 +114,29 @@ def listed(actor, records, **detail):
 def attachment_for(actor, pk, *, later_part=False, permission="intake.view_visit"):
     """A photo or clip a patient sent (404 if none), with its visit, recorded as read.
 
-    A video player fetches a clip in parts (HTTP ranges) as it plays and seeks: only the
-    request for the whole file or its start is recorded, so one viewing is one event;
-    `later_part` requests are checked but not recorded."""
+    A video player fetches a clip in parts (HTTP ranges) as it plays and seeks. So that
+    one viewing is one event, a `later_part` request is recorded only when this person
+    has no viewing of the file recorded in the last VIEWING; and so that no part is read
+    unrecorded, one is recorded whenever they have none."""
     attachment = get_object_or_404(Attachment.objects.select_related("visit"), pk=pk)
     return read(
         actor,
         attachment,
         patient_id=attachment.visit.patient_id,
         permissions=[permission],
-        audited=not later_part,
+        audited=not (later_part and _viewing_recorded(actor, attachment)),
     )
+
+
+VIEWING = datetime.timedelta(minutes=10)
+
+
+def _viewing_recorded(actor, attachment):
+    return AuditEvent.objects.filter(
+        action=AuditEvent.Action.VIEW,
+        record_type=attachment._meta.label_lower,
+        record_id=attachment.pk,
+        actor=actor.user,
+        actor_label=actor.label,
+        at__gte=timezone.now() - VIEWING,
+    ).exists()

@@ -1,6 +1,7 @@
 """Staff reading the photos and clips patients sent: streamed from private storage with
 HTTP Range support (Django's FileResponse has none), so a browser can play and seek a
-clip. Every request goes through intake.access; one viewing is one audit event.
+clip. Every request goes through intake.access; one viewing is one audit event, and no
+part is read without one (intake.access.attachment_for).
 """
 
 import re

@@ -79,7 +79,19 @@ def test_a_player_gets_parts_of_a_clip_and_one_viewing_is_one_event(provider_cli
     assert middle["Content-Length"] == "10"
     assert middle["Content-Range"] == f"bytes 10-19/{len(CLIP)}"
     assert body(tail) == CLIP[-8:]
-    assert views_of(clip).count() == 1  # the start; the parts that follow are not recorded
+    assert views_of(clip).count() == 1  # the start; the parts that follow within it are not
+
+
+def test_a_part_asked_for_without_a_viewing_recorded_is_recorded(provider_client, clip, clock):
+    url = clip.get_absolute_url()
+
+    body(provider_client.get(url, headers={"Range": "bytes=1-"}))
+    body(provider_client.get(url, headers={"Range": "bytes=10-19"}))
+    clock.move(minutes=11)
+    body(provider_client.get(url, headers={"Range": "bytes=20-29"}))
+
+    # The first (no viewing yet) and the last (the viewing recorded is over ten minutes old).
+    assert views_of(clip).count() == 2
 
 
 def test_a_range_past_the_end_is_refused_with_the_size(provider_client, clip):
