@@ -35,10 +35,14 @@ run: demo
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 # Production: gunicorn with config/gunicorn.conf.py and the background-task worker side by
-# side, configured by the environment and ENV_FILE if it exists (README.md, Production).
+# side, with the reminders' sweep every REMINDER_SECONDS, configured by the environment and
+# ENV_FILE if it exists (README.md, Production).
 # It refuses to start with DEBUG on or without SECRET_KEY; when either process ends, or on
-# Ctrl-C or SIGTERM, both stop.
+# Ctrl-C or SIGTERM, all stop.
 ENV_FILE ?= .env
+# How often make serve enqueues the pre-visit reminders that have come due (as the
+# systemd timer in docs/deploy.md does on a server).
+REMINDER_SECONDS ?= 900
 
 serve:
 	@set -a; if [ -f "$(abspath $(ENV_FILE))" ]; then . "$(abspath $(ENV_FILE))"; fi; set +a; \
@@ -54,9 +58,11 @@ serve:
 	$(PY) manage.py collectstatic --no-input --verbosity 0 || exit 1; \
 	$(PY) manage.py db_worker & worker=$$!; \
 	$(VENV)/bin/gunicorn --config config/gunicorn.conf.py & web=$$!; \
-	trap 'kill -TERM $$web $$worker 2>/dev/null' INT TERM; \
+	( trap 'kill $$! 2>/dev/null; exit 0' TERM; \
+	  while :; do $(PY) manage.py send_previsit_reminders || true; sleep $(REMINDER_SECONDS) & wait $$!; done ) & reminders=$$!; \
+	trap 'kill -TERM $$web $$worker $$reminders 2>/dev/null' INT TERM; \
 	wait -n $$web $$worker; status=$$?; \
-	kill -TERM $$web $$worker 2>/dev/null; wait; exit $$status
+	kill -TERM $$web $$worker $$reminders 2>/dev/null; wait; exit $$status
 
 # axe-core (npm) for the browser tests' accessibility checks.
 node_modules/axe-core/axe.min.js: package.json
