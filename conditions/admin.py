@@ -267,19 +267,7 @@ class RedFlagRuleInline(TranslationTabularInline):
     form = RedFlagRuleForm
     extra = 0
     ordering = ["position", "id"]
-    fields = [
-        "position",
-        "question",
-        "kind",
-        "choice",
-        "days",
-        "message",
-        "urgent",
-        "confirmed",
-        "suggests",
-        "translation_marks",
-        "translation_still_right",
-    ]
+    fields = [*RedFlagRuleForm.Meta.fields, "translation_marks", "translation_still_right"]
     readonly_fields = ["translation_marks"]
 
     @admin.display(description="Translation")
