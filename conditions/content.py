@@ -51,7 +51,8 @@ def export_condition(condition):
 
     The texts are the English originals; each part with translations carries them under
     "translations" (language -> the same texts, and "made_from": the fingerprint of the
-    English they follow). Documents without translations read as untranslated.
+    English they follow). A part without "translations" is untranslated where it is new,
+    and keeps the translations saved where it continues a saved part (see `save_condition`).
     """
     with translation.override(ORIGINAL_LANGUAGE):
         return _export(condition)
@@ -199,7 +200,9 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
 
     The condition is `condition` if given, else the one with the document's slug; tests
     match by slug and questions by key, so saving the same document twice changes
-    nothing and recorded answers keep pointing at their questions. Saving what the
+    nothing and recorded answers keep pointing at their questions. A part of the document
+    without translations (an imported page, an old version) keeps those of the part it
+    continues, so re-imports and restores lose no translator's work. Saving what the
     condition already holds writes nothing, not even a version. Raises ValidationError,
     and writes nothing, if any part of the document is invalid.
     """
