@@ -5,6 +5,8 @@ The document (a dict that serialises to JSON) is the one format content moves in
 save keeps it as a version, and restoring a version saves it again.
 """
 
+from collections import Counter, defaultdict, deque
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -49,7 +51,8 @@ def export_condition(condition):
 
     The texts are the English originals; each part with translations carries them under
     "translations" (language -> the same texts, and "made_from": the fingerprint of the
-    English they follow). Documents without translations read as untranslated.
+    English they follow). A part without "translations" is untranslated where it is new,
+    and keeps the translations saved where it continues a saved part (see `save_condition`).
     """
     with translation.override(ORIGINAL_LANGUAGE):
         return _export(condition)
@@ -133,8 +136,19 @@ def _export_translations(record, lists=()):
     return {"translations": translations} if translations else {}
 
 
-def _import_translations(record, doc, lists=()):
-    """Give the record the translations a document part carries (none: untranslated)."""
+def _import_translations(record, doc, lists=(), kept_from=None):
+    """Give the record the translations a document part carries.
+
+    A part with no "translations" at all (an imported encyclopedia page, a version saved
+    before its part was translated) keeps those of `kept_from`, the record it continues
+    (the record itself where it is updated in place), with their mark: where the English
+    changed, they read as out of date. A new part without translations is untranslated;
+    an empty "translations" clears them.
+    """
+    if "translations" not in doc and kept_from is not None:
+        if kept_from is not record:
+            _copy_translations(kept_from, record)
+        return
     translations = doc.get("translations", {})
     for language in translation_languages():
         texts = translations.get(language, {})
@@ -151,12 +165,44 @@ def _import_translations(record, doc, lists=()):
         }
 
 
+def _copy_translations(source, record):
+    for language in translation_languages():
+        for field in record.TRANSLATED_FIELDS:
+            setattr(record, f"{field}_{language}", getattr(source, f"{field}_{language}"))
+    if hasattr(record, "translated_from"):
+        record.translated_from = dict(source.translated_from)
+
+
+def _continued(parts, previous):
+    """For each part of a document, given by its identities, the record among
+    `previous` ((identities, record) pairs) it continues, or None.
+
+    Identities come most telling first. Each record is taken at most once, in order:
+    first by the parts with its first identity; those left by the parts left with its
+    second; and so on.
+    """
+    found = [None] * len(parts)
+    left = list(previous)
+    for level in range(len(parts[0]) if parts else 0):
+        available = defaultdict(deque)
+        for identities, record in left:
+            available[identities[level]].append(record)
+        for at, identities in enumerate(parts):
+            if found[at] is None and available[identities[level]]:
+                found[at] = available[identities[level]].popleft()
+        taken = {id(record) for record in found if record is not None}
+        left = [(identities, record) for identities, record in left if id(record) not in taken]
+    return found
+
+
 def save_condition(document, *, condition=None, by=None, note="", publish=False):
     """Create or update the condition a document describes, and keep it as a version.
 
     The condition is `condition` if given, else the one with the document's slug; tests
     match by slug and questions by key, so saving the same document twice changes
-    nothing and recorded answers keep pointing at their questions. Saving what the
+    nothing and recorded answers keep pointing at their questions. A part of the document
+    without translations (an imported page, an old version) keeps those of the part it
+    continues, so re-imports and restores lose no translator's work. Saving what the
     condition already holds writes nothing, not even a version. Raises ValidationError,
     and writes nothing, if any part of the document is invalid.
     """
@@ -177,37 +223,29 @@ def save_condition(document, *, condition=None, by=None, note="", publish=False)
         # full_clean turns the ISO date into a date, or labels it invalid.
         condition.reviewed_on = document.get("reviewed_on") or None
         condition.alternative_names = "\n".join(document.get("alternative_names", []))
-        _import_translations(condition, document, lists={"alternative_names"})
+        _import_translations(
+            condition,
+            document,
+            lists={"alternative_names"},
+            kept_from=condition if condition.pk else None,
+        )
         if publish:
             condition.status = Condition.Status.PUBLISHED
         _validated_save(condition, "condition")
 
+        # The sections and red flags are written anew; the old ones, kept in memory,
+        # hand their translations to the parts that continue them.
+        previous_sections = list(condition.sections.prefetch_related("items"))
         condition.sections.all().delete()
-        for position, section_doc in enumerate(document.get("sections", []), start=1):
-            section = Section(condition=condition, position=position)
-            for field in SECTION_FIELDS:
-                setattr(section, field, section_doc.get(field) or "")
-            _import_translations(section, section_doc)
-            _validated_save(section, f"section {position}", exclude=["condition"])
-            save_items(section, section_doc.get("items", []))
+        _save_sections(condition, document.get("sections", []), previous_sections)
 
-        # A rule an editor confirmed stays confirmed when an import brings it back as it was.
-        confirmed = (
-            {
-                _rule_identity(rule.question.key, rule)
-                for rule in condition.red_flag_rules.filter(confirmed=True).select_related(
-                    "question"
-                )
-            }
-            if condition.pk
-            else set()
-        )
+        previous_rules = list(condition.red_flag_rules.select_related("question"))
         # The old red flags go first: they hold on to the questions they refer to.
         condition.red_flag_rules.all().delete()
         _save_questions(condition, document.get("questions", []))
         tests = {test.slug: test for test in _save_tests(document.get("tests", []))}
         condition.tests.set(tests.values())
-        _save_red_flags(condition, document.get("red_flags", []), tests, confirmed)
+        _save_red_flags(condition, document.get("red_flags", []), tests, previous_rules)
         condition.suggests.set(_suggested(document.get("suggests", []), tests, "The condition"))
         unchanged = _saved_state(condition) == before
         if unchanged and not (publish and has_unpublished_changes(condition)):
@@ -226,6 +264,49 @@ def _saved_state(condition):
     return condition.status, export_condition(condition)
 
 
+def _save_sections(condition, section_docs, previous_sections):
+    """Write the condition's sections from the document, after the old ones were deleted.
+
+    A section continues the old section of its kind and heading, else the old one of
+    its kind at the same rank among the sections of that kind (its heading reworded).
+    """
+    continued = _continued(
+        [
+            _section_identities(doc.get("kind") or "", doc.get("heading") or "", rank)
+            for doc, rank in _ranked_by_kind(section_docs, lambda doc: doc.get("kind") or "")
+        ],
+        [
+            (_section_identities(section.kind, section.heading, rank), section)
+            for section, rank in _ranked_by_kind(previous_sections, lambda section: section.kind)
+        ],
+    )
+    for position, (section_doc, previous) in enumerate(
+        zip(section_docs, continued, strict=True), start=1
+    ):
+        section = Section(condition=condition, position=position)
+        for field in SECTION_FIELDS:
+            setattr(section, field, section_doc.get(field) or "")
+        _import_translations(section, section_doc, kept_from=previous)
+        _validated_save(section, f"section {position}", exclude=["condition"])
+        _replace_items(
+            section, section_doc.get("items", []), previous.item_tree() if previous else []
+        )
+
+
+def _ranked_by_kind(sections, kind_of):
+    """(section, its rank among the sections of its kind), in order."""
+    seen = Counter()
+    ranked = []
+    for section in sections:
+        seen[kind_of(section)] += 1
+        ranked.append((section, seen[kind_of(section)]))
+    return ranked
+
+
+def _section_identities(kind, heading, rank):
+    return (kind, heading), (kind, rank)
+
+
 def save_items(section, item_docs):
     """Replace a section's items with the nested item docs, one insert per level of
     nesting: a long imported page has thousands of items."""
@@ -233,29 +314,56 @@ def save_items(section, item_docs):
         _replace_items(section, item_docs)
 
 
-def _replace_items(section, item_docs):
+def _replace_items(section, item_docs, previous_tree=()):
+    """Replace a section's items. Item docs without translations keep those of the
+    item they continue in `previous_tree` (the old items as ItemNodes): the old item
+    of the same text, else the one at the same place in the list."""
     section.items.all().delete()
-    level = [(None, item_docs)]
+    kept = _continued_items(item_docs, previous_tree)
+    level = [(None, (), item_docs)]
     while level:
         items, children = [], []
-        for parent, docs in level:
+        for parent, place, docs in level:
             for position, item_doc in enumerate(docs, start=1):
                 item = SectionItem(
                     section=section, parent=parent, text=item_doc["text"], position=position
                 )
-                _import_translations(item, item_doc)
+                _import_translations(item, item_doc, kept_from=kept.get((*place, position)))
                 _validated(item, f"item “{item_doc['text'][:40]}”", exclude=["section", "parent"])
                 items.append(item)
-                children.append((item, item_doc.get("items", [])))
+                children.append((item, (*place, position), item_doc.get("items", [])))
         SectionItem.objects.bulk_create(items)
-        level = [(item, docs) for item, docs in children if docs]
+        level = [(item, place, docs) for item, place, docs in children if docs]
+
+
+def _continued_items(item_docs, previous_tree):
+    """{place of an item doc (its positions down the list): the old item it continues}."""
+    places = list(_placed(item_docs, lambda doc: (doc["text"], doc.get("items", []))))
+    continued = _continued(
+        [(text, place) for place, text in places],
+        [
+            ((node.item.text, place), node.item)
+            for place, node in _placed(previous_tree, lambda node: (node, node.children))
+        ],
+    )
+    return {place: item for (place, _), item in zip(places, continued, strict=True) if item}
+
+
+def _placed(nodes, read, place=()):
+    """(place, what) for each of nested `nodes` and their children, where
+    `read(node)` gives (what, children)."""
+    for position, node in enumerate(nodes, start=1):
+        what, children = read(node)
+        yield (*place, position), what
+        yield from _placed(children, read, (*place, position))
 
 
 def _save_questions(condition, question_docs):
     existing = {question.key: question for question in condition.questions.all()}
     keys = []
     for position, question_doc in enumerate(question_docs, start=1):
-        question = existing.get(question_doc["key"]) or HistoryQuestion(condition=condition)
+        previous = existing.get(question_doc["key"])
+        question = previous or HistoryQuestion(condition=condition)
         for field in QUESTION_FIELDS:
             default = None if field in {"min_age", "max_age"} else ""
             value = question_doc.get(field, default)
@@ -263,7 +371,7 @@ def _save_questions(condition, question_docs):
         question.required = bool(question_doc.get("required", True))
         question.applies_to = question_doc.get("applies_to") or HistoryQuestion.AppliesTo.EVERYONE
         question.choices = "\n".join(question_doc.get("choices", []))
-        _import_translations(question, question_doc, lists={"choices"})
+        _import_translations(question, question_doc, lists={"choices"}, kept_from=previous)
         question.position = position
         _validated_save(question, f"question “{question_doc['key']}”", exclude=["condition"])
         keys.append(question.key)
@@ -274,8 +382,23 @@ def _rule_identity(question_key, rule):
     return (question_key, rule.kind, rule.choice, rule.days, rule.message, rule.urgent)
 
 
-def _save_red_flags(condition, rule_docs, tests, confirmed):
+def _rule_identities(rule):
+    """The rule as it stands, then its trigger alone (its message reworded)."""
+    question_key = rule.question.key
+    return _rule_identity(question_key, rule), (question_key, rule.kind, rule.choice, rule.days)
+
+
+def _save_red_flags(condition, rule_docs, tests, previous_rules):
+    """Write the condition's red flags from the document, after the old ones were deleted.
+
+    A rule continues the old rule that was the same, else the one with the same trigger.
+    """
+    # A rule an editor confirmed stays confirmed when an import brings it back as it was.
+    confirmed = {
+        _rule_identity(rule.question.key, rule) for rule in previous_rules if rule.confirmed
+    }
     questions = {question.key: question for question in condition.questions.all()}
+    rules = []
     for position, rule_doc in enumerate(rule_docs, start=1):
         question = questions.get(rule_doc.get("question"))
         if question is None:
@@ -288,7 +411,13 @@ def _save_red_flags(condition, rule_docs, tests, confirmed):
             value = rule_doc.get(field, default)
             setattr(rule, field, default if value is None else value)
         rule.confirmed = rule.confirmed or _rule_identity(question.key, rule) in confirmed
-        _import_translations(rule, rule_doc)
+        rules.append(rule)
+    continued = _continued(
+        [_rule_identities(rule) for rule in rules],
+        [(_rule_identities(rule), rule) for rule in previous_rules],
+    )
+    for rule, rule_doc, previous in zip(rules, rule_docs, continued, strict=True):
+        _import_translations(rule, rule_doc, kept_from=previous)
         _validated_save(rule, f"red flag “{rule.message}”", exclude=["condition", "question"])
         rule.suggests.set(
             _suggested(rule_doc.get("suggests", []), tests, f"Red flag “{rule.message}”")

@@ -11,10 +11,12 @@ from django.urls import reverse
 from django.utils import translation
 
 from conditions.content import export_condition, publish, restore_version, save_condition
-from conditions.models import HistoryQuestion, TranslationStatus
+from conditions.models import Condition, HistoryQuestion, SectionItem, TranslationStatus
 from intake.models import Answer
 
+from .conftest import SEED_PAGE
 from .test_condition_admin import change_url, form_data, prefix_where
+from .test_importer import import_page
 from .test_previsit_pages import answers_post
 
 
@@ -189,6 +191,133 @@ def test_an_old_document_without_translations_loads_untranslated(db, demo_docume
         assert condition.published_version.questions()[0].wording == (
             "When did you first notice the twitching?"
         )
+
+
+# Re-imports and restores: a document part without translations keeps the saved ones
+
+
+def spanish(text):
+    """A stand-in translation, line by line (as lists are translated)."""
+    return "\n".join(f"ES {line}" for line in text.splitlines())
+
+
+def translate_everything(condition):
+    """Give every text of the condition a Spanish translation of its English as it stands."""
+    for item in SectionItem.objects.filter(section__condition=condition):
+        item.text_es = spanish(item.text_en)
+        item.save()
+    records = [
+        condition,
+        *condition.sections.all(),
+        *condition.questions.all(),
+        *condition.red_flag_rules.all(),
+    ]
+    for record in records:
+        for field in record.TRANSLATED_FIELDS:
+            setattr(record, f"{field}_es", spanish(getattr(record, f"{field}_en") or ""))
+        record.mark_translated("es")
+        record.save()
+    assert condition.translation_problems("es") == []
+
+
+def test_reimporting_the_english_page_keeps_the_spanish_and_marks_what_changed(db, tmp_path):
+    import_page(SEED_PAGE)
+    condition = Condition.objects.get(slug="muscle-twitches")
+    translate_everything(condition)
+    translated = export_condition(condition)
+
+    import_page(SEED_PAGE)
+
+    assert condition.versions.count() == 1
+    assert export_condition(condition) == translated
+
+    page = tmp_path / "muscle-twitches.txt"
+    page.write_text(
+        SEED_PAGE.read_text(encoding="utf-8").replace("  • Exercise\n", "  • Hard exercise\n"),
+        encoding="utf-8",
+    )
+    import_page(page)
+
+    assert condition.versions.count() == 2
+    assert condition.translation_problems("es") == [
+        ("Section", "Common Causes", TranslationStatus.OUT_OF_DATE)
+    ]
+    causes = condition.sections.get(kind="causes")
+    assert causes.heading_es == "ES Common Causes"
+    assert [(item.text_en, item.text_es) for item in causes.listed_items()][3:5] == [
+        ("Hard exercise", "ES Exercise"),
+        (
+            "Lack of nutrients in the diet (deficiency)",
+            "ES Lack of nutrients in the diet (deficiency)",
+        ),
+    ]
+    assert question(condition, "what-other-symptoms-do-you-have").choices_es.startswith(
+        "ES Loss of, or change in, sensation"
+    )
+
+
+def test_reworded_parts_keep_their_spanish_as_out_of_date(condition, editor):
+    document = untranslated(export_condition(condition))
+    causes = next(section for section in document["sections"] if section["kind"] == "causes")
+    causes["heading"] = "What can cause twitching"
+    causes["items"].insert(0, {"text": "Not sleeping enough", "items": []})
+    document["red_flags"][0]["message"] = "Reports numbness"
+
+    save_condition(document, condition=condition, by=editor)
+
+    causes = condition.sections.get(kind="causes")
+    assert causes.heading_es == "Causas comunes"
+    assert causes.translation_status("es") == TranslationStatus.MISSING
+    assert [item.text_es for item in causes.listed_items()][:3] == [
+        "",
+        "Enfermedades autoinmunes, como el síndrome de Isaac",
+        "Demasiado de una sustancia estimulante, como la cafeína o las anfetaminas",
+    ]
+    rule = condition.red_flag_rules.get(message_en="Reports numbness")
+    assert rule.message_es == "Dice que ha perdido la sensibilidad o que la siente distinta"
+    assert rule.translation_status("es") == TranslationStatus.OUT_OF_DATE
+    assert {name for _, name, _ in condition.translation_problems("es")} == {
+        "What can cause twitching",
+        "Reports numbness",
+    }
+
+
+def test_restoring_a_version_from_before_the_translation_keeps_the_spanish(
+    db, demo_document, editor
+):
+    old = untranslated(demo_document)
+    old["questions"][0]["wording"] = "When did the twitching start?"
+    condition = save_condition(old, by=editor)
+    save_condition(demo_document, condition=condition, by=editor)
+
+    restore_version(condition.versions.get(number=1), by=editor)
+
+    condition.refresh_from_db()
+    first = question(condition, "first-noticed")
+    assert (first.wording_en, first.wording_es) == (
+        "When did the twitching start?",
+        "¿Cuándo notó los espasmos por primera vez?",
+    )
+    assert condition.translation_problems("es") == [
+        ("Question", "first-noticed", TranslationStatus.OUT_OF_DATE)
+    ]
+
+
+def test_an_empty_translations_clears_the_spanish(condition, editor):
+    document = export_condition(condition)
+    document["questions"][0]["translations"] = {}
+    document["sections"][1]["items"][0]["translations"] = {}
+
+    save_condition(document, condition=condition, by=editor)
+
+    assert question(condition, "first-noticed").wording_es == ""
+    causes = condition.sections.get(kind="causes")
+    assert causes.listed_items()[0].text_es == ""
+    assert causes.listed_items()[1].text_es != ""
+    assert {name for _, name, _ in condition.translation_problems("es")} == {
+        "first-noticed",
+        "Common causes",
+    }
 
 
 # The patient's questions and answers
