@@ -188,8 +188,10 @@ def test_the_access_log_keeps_no_token_or_search_term_after_a_patient_journey(
             }
             page = patient.post(f"{start}questions/", answers)
             assert page.status == 302, page.text
-            # Saving comes back to the page, as saved, by GET; continuing goes on to confirm.
+            # Saving comes back to the page, as saved, by GET; continuing goes on to the
+            # photos page, and from there to confirm.
             page = patient.get(page.headers["Location"])
+        page = patient.get(f"{start}confirm/")
         attestation = {"respondent": "patient", "full_name": "Ines Okafor", "confirmed": "on"}
         page = patient.post(f"{start}confirm/", {**form_values(page.text), **attestation})
         assert page.headers["Location"] == f"{start}done/", page.text

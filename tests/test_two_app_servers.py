@@ -141,7 +141,7 @@ def test_a_patient_saves_part_of_the_form_on_one_server_and_sends_it_from_the_ot
     page = patient.post(
         f"{start}questions/", {**shown, **everything, "intake_version": shown["intake_version"]}
     )
-    assert (page.status, page.headers["Location"]) == (302, f"{start}confirm/")
+    assert (page.status, page.headers["Location"]) == (302, f"{start}photos/")
     # Back on server one, the patient confirms and sends them.
     page = patient.on(one).get(f"{start}confirm/")
     assert page.status == 200
