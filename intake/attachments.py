@@ -3,11 +3,15 @@ removing them.
 
 A file is checked by its content (intake/media_checks.py) and stored under a random
 name in the private `attachments` storage; a photo is re-encoded without its metadata
-(place, camera, comments). At most ATTACHMENTS_PER_VISIT files are kept per visit.
+(place, camera, comments), and an MP4 or QuickTime clip has its metadata boxes blanked.
+At most ATTACHMENTS_PER_VISIT files are kept per visit.
 """
 
 import hashlib
 import io
+import shutil
+import tempfile
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -92,11 +96,49 @@ def add_attachment(*, link, upload, actor):
 
     Raises ValidationError (a message for the patient) or links.LinkNotUsable."""
     examined = check_upload(upload)
+    with _as_kept(upload, examined) as (stored, width, height):
+        return _keep(
+            link=link,
+            upload=upload,
+            examined=examined,
+            stored=stored,
+            width=width,
+            height=height,
+            actor=actor,
+        )
+
+
+@contextmanager
+def _as_kept(upload, examined):
+    """(the file as it is to be kept, its width, its height): a photo re-encoded without
+    its metadata, an MP4 or QuickTime clip with its metadata boxes blanked, else as sent."""
     if examined.kind == Attachment.Kind.PHOTO:
         data, (width, height) = _without_metadata(upload)
-        stored = ContentFile(data)
+        yield ContentFile(data), width, height
+    elif examined.content_type in ("video/mp4", "video/quicktime"):
+        with tempfile.TemporaryFile() as copy:
+            yield File(_clip_without_metadata(upload, copy)), None, None
     else:
-        stored, width, height = File(upload), None, None
+        yield File(upload), None, None
+
+
+def _clip_without_metadata(upload, copy):
+    """`upload` copied into `copy` with each user-data and metadata box (the place, the
+    phone's make and model) renamed `free` and its content zeroed: sizes stay as they
+    were, so no offset a player reads moves."""
+    upload.seek(0)
+    shutil.copyfileobj(upload, copy)
+    for offset, start, end in media_checks.mp4_metadata_boxes(copy):
+        copy.seek(offset + 4)
+        copy.write(b"free")
+        copy.seek(start)
+        for at in range(start, end, 64 * 1024):
+            copy.write(bytes(min(64 * 1024, end - at)))
+    copy.seek(0)
+    return copy
+
+
+def _keep(*, link, upload, examined, stored, width, height, actor):
     sha256, sha1 = _digests(stored)
     with transaction.atomic():
         # Two tabs sending at once: each waits for the other here, then counts the files

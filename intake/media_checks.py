@@ -102,7 +102,7 @@ def _read_exactly(file, count):
 
 
 def _mp4_boxes(file, start, end):
-    """(type, data start, data end) of each box between `start` and `end`."""
+    """(box start, type, data start, data end) of each box between `start` and `end`."""
     offset = start
     while offset < end:
         if end - offset < 8:
@@ -118,21 +118,21 @@ def _mp4_boxes(file, start, end):
         if size < header or offset + size > end:
             # A box that runs past the end: the file was cut off.
             raise ValidationError(INCOMPLETE, code="incomplete")
-        yield box_type, offset + header, offset + size
+        yield offset, box_type, offset + header, offset + size
         offset += size
 
 
 def _examine_mp4(file):
     size = _file_size(file)
     boxes = {}
-    for box_type, start, end in _mp4_boxes(file, 0, size):
+    for _offset, box_type, start, end in _mp4_boxes(file, 0, size):
         boxes.setdefault(box_type, (start, end))
     file.seek(boxes[b"ftyp"][0])
     brand = file.read(4)
     if b"moov" not in boxes:
         raise ValidationError(INCOMPLETE, code="incomplete")
     header = None
-    for box_type, start, end in _mp4_boxes(file, *boxes[b"moov"]):
+    for _offset, box_type, start, end in _mp4_boxes(file, *boxes[b"moov"]):
         if box_type == b"mvhd":
             file.seek(start)
             header = file.read(min(end - start, 32))
@@ -153,6 +153,32 @@ def _examine_mp4(file):
         content_type="video/quicktime" if brand == b"qt  " else "video/mp4",
         duration=datetime.timedelta(seconds=duration / timescale),
     )
+
+
+# Where MP4 and QuickTime keep what a phone adds about the recording: the place
+# (`©xyz`, `loci`, Apple's location key), the make and model, the software and dates.
+MP4_METADATA = {b"udta", b"meta"}
+
+
+def mp4_metadata_boxes(file):
+    """(box start, data start, data end) of each user-data and metadata box of the movie
+    and of its tracks: the boxes a clip's place and phone are kept in."""
+    found = []
+    for _offset, box_type, start, end in _mp4_boxes(file, 0, _file_size(file)):
+        if box_type != b"moov":
+            continue
+        for offset, inner_type, inner_start, inner_end in _mp4_boxes(file, start, end):
+            if inner_type in MP4_METADATA:
+                found.append((offset, inner_start, inner_end))
+            elif inner_type == b"trak":
+                found += [
+                    (track_offset, track_start, track_end)
+                    for track_offset, track_type, track_start, track_end in _mp4_boxes(
+                        file, inner_start, inner_end
+                    )
+                    if track_type in MP4_METADATA
+                ]
+    return found
 
 
 # WebM (Matroska): EBML elements, each an ID and a size written as variable-length

@@ -48,14 +48,27 @@ def _box(kind, payload):
     return struct.pack(">I4s", 8 + len(payload), kind) + payload
 
 
-def mp4(seconds, *, brand=b"isom"):
-    """An MP4 (or with brand b"qt  ", a QuickTime movie) of `seconds` by its `mvhd`."""
+def mp4(seconds, *, brand=b"isom", metadata=b""):
+    """An MP4 (or with brand b"qt  ", a QuickTime movie) of `seconds` by its `mvhd`, with
+    `metadata` (boxes) in its movie box after the header."""
     header = b"\0\0\0\0" + struct.pack(">IIII", 0, 0, 600, round(seconds * 600)) + b"\0" * 80
     return (
         _box(b"ftyp", brand + b"\0\0\2\0" + brand)
-        + _box(b"moov", _box(b"mvhd", header))
+        + _box(b"moov", _box(b"mvhd", header) + metadata)
         + _box(b"mdat", b"\0" * 256)
     )
+
+
+PLACE, PHONE = b"+51.5074-000.1278/", b"Acme Phones X1"
+
+
+def mp4_with_place_and_phone(seconds):
+    """A clip as a phone writes it: the place and the phone in the movie's user data and
+    metadata, and the phone again in its track's user data."""
+    user_data = _box(b"udta", _box(b"\xa9xyz", PLACE) + _box(b"\xa9mak", PHONE))
+    metadata = _box(b"meta", b"\0\0\0\0" + _box(b"ilst", PLACE + PHONE))
+    track = _box(b"trak", _box(b"tkhd", b"\0" * 84) + _box(b"udta", _box(b"\xa9mod", PHONE)))
+    return mp4(seconds, metadata=user_data + metadata + track)
 
 
 def _ebml(element_id, payload, *, unknown_size=False):

@@ -3,6 +3,7 @@ twitching, one file at a time, each checked by its content; refusals that say wh
 keep every answer; photos kept without their place and camera; removing a file."""
 
 import datetime
+import hashlib
 import io
 import logging
 import threading
@@ -16,7 +17,7 @@ from PIL import Image
 
 from audit.actors import Actor
 from audit.models import AuditEvent
-from intake import links
+from intake import links, media_checks
 from intake.attachments import add_attachment
 from intake.models import Attachment, PreVisitLink
 
@@ -24,9 +25,12 @@ from .media_files import (
     GPS_IFD,
     MAKE,
     MODEL,
+    PHONE,
+    PLACE,
     attachment_folder,  # noqa: F401 (a fixture)
     jpeg_with_place_and_camera,
     mp4,
+    mp4_with_place_and_phone,
     photo,
     upload,
     webm,
@@ -169,6 +173,23 @@ def test_a_short_clip_is_kept_with_its_length(
     event = AuditEvent.objects.get(record_type="intake.attachment")
     assert event.action == AuditEvent.Action.CREATE
     assert event.actor_label == f"pre-visit link {attachment.link_id}"
+
+
+def test_a_clip_is_kept_without_its_place_or_phone(patient, upcoming_visit):
+    data = mp4_with_place_and_phone(12)
+
+    send(patient, "VID_0042.mp4", data, "video/mp4")
+
+    attachment = upcoming_visit.attachments.get()
+    with attachment.file.open("rb") as stored:
+        kept = stored.read()
+        assert media_checks.mp4_metadata_boxes(stored) == []
+        assert media_checks.examine(stored).duration == datetime.timedelta(seconds=12)
+    # Blanked in place: the same size, so nothing a player reads has moved.
+    assert len(kept) == len(data) == attachment.size
+    assert PLACE not in kept and PHONE not in kept
+    assert kept.endswith(data[-264:])  # the media data, as sent
+    assert attachment.sha256 == hashlib.sha256(kept).hexdigest()
 
 
 TRUNCATED_JPEG = jpeg_with_place_and_camera(width=400, height=300)
