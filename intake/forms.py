@@ -14,7 +14,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from conditions.models import Condition, OrderableTest
 
-from . import answer_types, consent, triage
+from . import answer_types, attachments, consent, triage
 from .dates import typed_date_examples
 from .models import Attestation, ClinicalNote, Patient, TestOrder, is_valid_record_number
 from .patients import IDENTITY
@@ -623,6 +623,19 @@ class AttachmentForm(forms.Form):
             "invalid": gettext_lazy("No file was sent. Choose the photo or clip again."),
         },
     )
+
+    def __init__(self, *args, too_large=False, **kwargs):
+        """`too_large`: the upload handler stopped reading the file at the size limit, so
+        none arrived; the form says that, and not that none was chosen."""
+        super().__init__(*args, **kwargs)
+        self.too_large = too_large
+        if too_large:
+            self.fields["file"].required = False
+
+    def clean(self):
+        if self.too_large:
+            self.add_error("file", attachments.too_large_message())
+        return super().clean()
 
 
 class DateOfBirthForm(forms.Form):

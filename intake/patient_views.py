@@ -249,10 +249,12 @@ def photos(request, token, link):
                 )
                 request.session[ATTACHMENT_KEY] = "removed"
                 return redirect("previsit:photos", token=token)
-            form = AttachmentForm(request.POST, request.FILES)
-            if getattr(request, "upload_too_large", False):
-                form.add_error("file", attachments.too_large_message())
-            elif form.is_valid():
+            form = AttachmentForm(
+                request.POST,
+                request.FILES,
+                too_large=getattr(request, "upload_too_large", False),
+            )
+            if form.is_valid():
                 attachments.add_attachment(link=link, upload=form.cleaned_data["file"], actor=actor)
                 request.session[ATTACHMENT_KEY] = "added"
                 return redirect("previsit:photos", token=token)

@@ -269,6 +269,7 @@ def test_a_file_too_large_is_not_read_and_is_refused_in_words(
 
     assert response.status_code == 200
     assert "This file is larger than 1000\xa0bytes." in response.text
+    assert "Choose a photo or clip to send." not in response.text  # only what is wrong
     assert not Attachment.objects.exists()
     assert answers_shown(patient, form_values) == shown_before
 
