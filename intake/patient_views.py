@@ -139,6 +139,16 @@ def _problem_with(request, link, token):
     return _problem(request, *PROBLEMS[link.state])
 
 
+def _refusal(request, link, token):
+    """None when the link can be used now by a patient who gave their date of birth;
+    else the page that says why it cannot, or the date-of-birth page."""
+    if problem := _problem_with(request, link, token):
+        return problem
+    if not _is_verified(request, link):
+        return redirect("previsit:start", token=token)
+    return None
+
+
 @patient_page
 def start(request, token, link):
     if problem := _problem_with(request, link, token):
@@ -177,10 +187,8 @@ def start(request, token, link):
 def questions(request, token, link):
     if request.method == "POST" and link.state == PreVisitLink.State.SUBMITTED:
         return _already_sent(request, link, token)
-    if problem := _problem_with(request, link, token):
-        return problem
-    if not _is_verified(request, link):
-        return redirect("previsit:start", token=token)
+    if refusal := _refusal(request, link, token):
+        return refusal
     actor = Actor.through_link(link, request)
     visit = link.visit
     if request.method != "POST":
@@ -235,10 +243,8 @@ def questions(request, token, link):
 def photos(request, token, link):
     """One photo or clip per POST, or the removal of one: answers are saved on the
     questions page, and nothing here touches them."""
-    if problem := _problem_with(request, link, token):
-        return problem
-    if not _is_verified(request, link):
-        return redirect("previsit:start", token=token)
+    if refusal := _refusal(request, link, token):
+        return refusal
     actor = Actor.through_link(link, request)
     form = AttachmentForm()
     if request.method == "POST":
@@ -291,10 +297,8 @@ def confirm(request, token, link):
     """The last step: the answers as saved, who is sending them, and their word that
     they are true; then they are sent. A second send (a double press, another tab)
     finds the link sent and gets the "sent" page; nothing more is recorded."""
-    if problem := _problem_with(request, link, token):
-        return problem
-    if not _is_verified(request, link):
-        return redirect("previsit:start", token=token)
+    if refusal := _refusal(request, link, token):
+        return refusal
     actor = Actor.through_link(link, request)
     visit = link.visit
     if "language" in request.POST:
